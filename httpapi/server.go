@@ -37,7 +37,7 @@ func (s *Server) Handler() http.Handler {
 	s.oauthRoutes(mux)
 	s.graphRoutes(mux)
 	s.armRoutes(mux)
-	return s.withCorrelation(mux)
+	return FixDoubleSlash(s.withCorrelation(mux))
 }
 
 type ctxKey int
@@ -107,9 +107,17 @@ func saneID(s string) string {
 // newID returns a random GUID-shaped id.
 func newID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	mustRand(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// mustRand fills b from the system's random source. crypto/rand never fails on Linux; if it
+// did, continuing would hand out guessable secrets, so it panics instead.
+func mustRand(b []byte) {
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
 }

@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/token"
+)
+
+const codeLifetime = 5 * time.Minute
+
+// authRequest is a validated authorization request.
+type authRequest struct {
+	Authority     authority
+	Client        client
+	RedirectURI   string
+	Scope         string
+	State         string
+	Nonce         string
+	CodeChallenge string
+	ResponseMode  string
+	LoginHint     string
+}
+
+// handleAuthorize runs the authorization-code flow. GET shows the sign-in page for a valid
+// request; POST carries the person's credentials with the same request. Errors about the client
+// or redirect URI are shown on the page and never redirected (no open redirector); errors after
+// that go back to the client's redirect URI with state and iss (RFC 9207).
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	a, err := s.resolveAuthority(r)
+	if err == nil {
+		err = parseForm(w, r)
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	req, err := s.parseAuthRequest(r, a)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if err := req.checkPKCE(r.Form); err != nil {
+		s.redirectError(w, r, req, err)
+		return
+	}
+	if r.Method == http.MethodGet {
+		s.renderSignIn(w, r, signInPage{Action: r.URL.Path, Hidden: authHidden(r.Form), LoginHint: req.LoginHint, App: req.Client.SP.DisplayName})
+		return
+	}
+	proof, err := s.signIn(r.Context(), a.Tenant, r.PostForm.Get("username"), r.PostForm.Get("credential"))
+	if err != nil {
+		s.renderSignIn(w, r, signInPage{Action: r.URL.Path, Hidden: authHidden(r.Form), LoginHint: r.PostForm.Get("username"),
+			App: req.Client.SP.DisplayName, Error: errs.Message(err), CorrelationID: CorrelationID(r.Context())})
+		return
+	}
+	code, err := s.newAuthCode(r, req, proof)
+	if err != nil {
+		s.redirectError(w, r, req, err)
+		return
+	}
+	s.redirectResult(w, r, req, url.Values{"code": {code}})
+}
+
+// parseAuthRequest validates the client and the redirect URI first, since nothing may be sent
+// to a redirect URI before it is known to be the client's.
+func (s *Server) parseAuthRequest(r *http.Request, a authority) (authRequest, error) {
+	const op = "httpapi.parseAuthRequest"
+	q := r.Form
+	for k, v := range q {
+		if len(v) > 1 {
+			return authRequest{}, oauthErr(op, errs.Invalid, "invalid_request", "The parameter '"+truncate(k, 64)+"' was sent more than once.")
+		}
+	}
+	sp, err := s.findClient(r.Context(), a, q.Get("client_id"))
+	if err != nil {
+		return authRequest{}, err
+	}
+	redirect := q.Get("redirect_uri")
+	if !redirectAllowed(sp, redirect) {
+		return authRequest{}, oauthErr(op, errs.Invalid, "invalid_request",
+			"AADSTS50011: The redirect URI '"+truncate(redirect, 200)+"' specified in the request does not match the redirect URIs configured for the application '"+sp.AppID+"'.")
+	}
+	mode := q.Get("response_mode")
+	if mode == "" {
+		mode = "query"
+	}
+	if mode != "query" && mode != "form_post" {
+		return authRequest{}, oauthErr(op, errs.Invalid, "invalid_request", "response_mode must be query or form_post.")
+	}
+	return authRequest{Authority: a, Client: client{SP: sp}, RedirectURI: redirect, Scope: q.Get("scope"),
+		State: q.Get("state"), Nonce: q.Get("nonce"), CodeChallenge: q.Get("code_challenge"),
+		ResponseMode: mode, LoginHint: q.Get("login_hint")}, nil
+}
+
+// checkPKCE demands response_type=code and an S256 challenge from every client (RFC 9700).
+func (req authRequest) checkPKCE(q url.Values) error {
+	const op = "httpapi.checkPKCE"
+	if q.Get("response_type") != "code" {
+		return oauthErr(op, errs.Invalid, "unsupported_response_type", "AADSTS900144: Only response_type=code is supported.")
+	}
+	if q.Get("code_challenge_method") != "S256" || len(req.CodeChallenge) != 43 {
+		return oauthErr(op, errs.Invalid, "invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required: send code_challenge with code_challenge_method=S256.")
+	}
+	return nil
+}
+
+// authHidden carries the authorization request through the sign-in form.
+func authHidden(q url.Values) map[string]string {
+	keep := []string{"client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+		"code_challenge_method", "response_type", "response_mode", "prompt", "login_hint"}
+	out := map[string]string{}
+	for _, k := range keep {
+		if v := q.Get(k); v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (s *Server) newAuthCode(r *http.Request, req authRequest, p signInProof) (string, error) {
+	raw := randomToken()
+	now := s.now()
+	c := token.AuthCode{Hash: hashSecret(raw), TenantID: req.Authority.Tenant.ID, ClientID: req.Client.SP.AppID,
+		RedirectURI: req.RedirectURI, Scope: req.Scope, UserID: p.UserID, CodeChallenge: req.CodeChallenge,
+		Nonce: req.Nonce, AMR: p.AMR, AuthTime: p.AuthTime, FamilyID: newID(), Expires: now.Add(codeLifetime)}
+	if err := s.Store.CreateAuthCode(r.Context(), c); err != nil {
+		return "", err
+	}
+	return raw, nil
+}
+
+// redirectResult sends the person back to the client with the result, state and iss. After a
+// POST it answers 303 so the browser does not repost the credentials (RFC 9700 §4.12).
+func (s *Server) redirectResult(w http.ResponseWriter, r *http.Request, req authRequest, v url.Values) {
+	if req.State != "" {
+		v.Set("state", req.State)
+	}
+	v.Set("iss", req.Authority.Issuer)
+	if req.ResponseMode == "form_post" {
+		s.renderFormPost(w, r, req.RedirectURI, v)
+		return
+	}
+	u, _ := url.Parse(req.RedirectURI)
+	q := u.Query()
+	for k, vals := range v {
+		q[k] = vals
+	}
+	u.RawQuery = q.Encode()
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	http.Redirect(w, r, u.String(), status)
+}
+
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, req authRequest, err error) {
+	s.logError(r, err, errs.KindOf(err))
+	s.redirectResult(w, r, req, url.Values{"error": {oauthCodeOf(err)}, "error_description": {errs.Message(err)}})
+}
+
+// grantAuthCode redeems a code once. The client, redirect URI and PKCE verifier must match
+// what the code was issued for; a second redemption revokes what the first one got.
+func (s *Server) grantAuthCode(r *http.Request, a authority) (map[string]any, error) {
+	const op = "httpapi.grantAuthCode"
+	c, err := s.authenticateClient(r.Context(), r, a)
+	if err != nil {
+		return nil, err
+	}
+	raw, verifier := r.PostForm.Get("code"), r.PostForm.Get("code_verifier")
+	if raw == "" || len(raw) > 512 {
+		return nil, oauthErr(op, errs.Invalid, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'code'.")
+	}
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return nil, oauthErr(op, errs.Invalid, "invalid_grant", "AADSTS501481: The code_verifier is missing or does not match the code_challenge of the authorization request.")
+	}
+	code, err := s.Store.RedeemAuthCode(r.Context(), hashSecret(raw), s.now())
+	if err != nil {
+		return nil, errs.E(op, errs.KindOf(err), errs.Code("invalid_grant"),
+			"AADSTS70008: The provided authorization code is expired, was already redeemed, or does not exist.", err)
+	}
+	if code.ClientID != c.SP.AppID || code.TenantID != a.Tenant.ID || code.RedirectURI != r.PostForm.Get("redirect_uri") {
+		s.Store.RevokeRefreshFamily(r.Context(), code.FamilyID)
+		return nil, oauthErr(op, errs.Conflict, "invalid_grant", "AADSTS70008: The authorization code was issued to another client or redirect URI.")
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.CodeChallenge)) != 1 {
+		return nil, oauthErr(op, errs.Conflict, "invalid_grant", "AADSTS501481: The code_verifier does not match the code_challenge of the authorization request.")
+	}
+	// The scope is the one the person consented to at /authorize, whatever the redemption says.
+	return s.issueCodeTokens(r, a, c, code, code.Scope)
+}
+
+// issueCodeTokens issues the tokens of a redeemed code; its refresh family is the code's, so
+// that a replayed code can revoke it.
+func (s *Server) issueCodeTokens(r *http.Request, a authority, c client, code token.AuthCode, scope string) (map[string]any, error) {
+	g := userGrant{Client: c.SP, UserID: code.UserID, Scope: scope, AMR: code.AMR, AuthTime: code.AuthTime, Nonce: code.Nonce, FamilyID: code.FamilyID}
+	resp, err := s.issueUserTokens(r, a, g)
+	if err != nil {
+		return nil, err
+	}
+	if _, oidc, _ := token.ParseScope(scope); slices.Contains(oidc, "offline_access") {
+		rt, err := s.newRefreshToken(r.Context(), a, g, code.FamilyID)
+		if err != nil {
+			return nil, err
+		}
+		resp["refresh_token"] = rt
+	}
+	return resp, nil
+}
