@@ -85,13 +85,6 @@ func (s *Server) lookupTenant(ctx context.Context, seg string) (directory.Tenant
 		"AADSTS90002: Tenant '"+truncate(seg, 64)+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // handleDiscovery serves the OpenID Provider metadata. MSAL requires authorization_endpoint,
 // token_endpoint and issuer; MSAL Go derives the device-code URL by replacing "token" in the
 // token endpoint, which these paths allow.
