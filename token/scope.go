@@ -130,8 +130,8 @@ func isGUID(s string) bool {
 // "https://Management.Azure.com/" and "https://management.azure.com" are the same resource
 // (clients disagree on the slash) while paths keep their case.
 func NormalizeAudience(a string) string {
-	if isGUID(a) {
-		return strings.ToLower(a)
+	if g := strings.TrimSuffix(a, "/"); isGUID(g) {
+		return strings.ToLower(g)
 	}
 	if scheme, rest, ok := strings.Cut(a, "://"); ok && scheme != "" {
 		end := strings.IndexAny(rest, "/?#")

@@ -26,7 +26,7 @@ type hostile struct {
 	now      time.Time
 }
 
-func newHostile(t *testing.T) *hostile {
+func newHostile(t testing.TB) *hostile {
 	f := newFixture(t)
 	h := &hostile{fixture: f}
 	h.retired = f.current(tenantA)
@@ -43,7 +43,7 @@ func newHostile(t *testing.T) *hostile {
 	return h
 }
 
-func strangerKey(t *testing.T) *key {
+func strangerKey(t testing.TB) *key {
 	p, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(p)
 	kid, _ := thumbprint(p.Public())
