@@ -244,12 +244,16 @@ func hostileCases() []verifyCase {
 		}},
 		{name: "fail/exp-negative", tok: func(h *hostile) string { return es(h, at(h), h.with(map[string]any{"exp": -1})) }},
 		// Who it is for and from.
-		{name: "fail/foreign-aud", tok: func(h *hostile) string { return es(h, at(h), h.with(map[string]any{"aud": "https://graph.evil.example"})) }},
+		{name: "fail/foreign-aud", tok: func(h *hostile) string {
+			return es(h, at(h), h.with(map[string]any{"aud": "https://graph.evil.example"}))
+		}},
 		{name: "fail/aud-with-path-case-changed", tok: func(h *hostile) string {
 			return es(h, at(h), h.with(map[string]any{"aud": "https://management.azure.com/ARM"}))
 		}, opt: func(o *VerifyOptions) { o.Audiences = []string{"https://management.azure.com/arm"} }},
 		{name: "fail/no-audiences-accepted", tok: func(h *hostile) string { return h.good() }, opt: func(o *VerifyOptions) { o.Audiences = nil }},
-		{name: "fail/foreign-iss", tok: func(h *hostile) string { return es(h, at(h), h.with(map[string]any{"iss": "https://evil.example/v2.0"})) }},
+		{name: "fail/foreign-iss", tok: func(h *hostile) string {
+			return es(h, at(h), h.with(map[string]any{"iss": "https://evil.example/v2.0"}))
+		}},
 		{name: "fail/iss-of-other-tenant", tok: func(h *hostile) string { return es(h, at(h), h.with(map[string]any{"iss": issuerB})) }},
 		{name: "fail/tid-missing", tok: func(h *hostile) string { return es(h, at(h), h.with(map[string]any{"tid": nil})) }},
 		{name: "fail/tid-unknown-tenant", tok: func(h *hostile) string {
