@@ -1,0 +1,218 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/latchsh/latch/directory"
+	"github.com/latchsh/latch/testenv"
+)
+
+// These tests drive the token service with Microsoft's and CoreOS's own client libraries, not
+// ours: if they accept Latch, so do the applications built on them.
+
+func TestRealClientOIDCDiscovery(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	ctx := oidc.ClientContext(context.Background(), srv.Client)
+	p, err := oidc.NewProvider(ctx, srv.Authority()+"/v2.0")
+	if err != nil {
+		t.Fatalf("go-oidc discovery: %v", err)
+	}
+	if got, want := p.Endpoint().TokenURL, srv.Authority()+"/oauth2/v2.0/token"; got != want {
+		t.Errorf("token endpoint %q, want %q", got, want)
+	}
+	// The domain and the "organizations" alias name the same tenant and the same issuer.
+	for _, alias := range []string{"contoso.test", "organizations"} {
+		if _, err := oidc.NewProvider(ctx, srv.URL+"/"+alias+"/v2.0"); err == nil {
+			t.Errorf("discovery under %q must fail go-oidc's issuer check (issuer is the tenant id)", alias)
+		}
+	}
+}
+
+func TestRealClientMSALClientCredentials(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	ctx := context.Background()
+	cred, err := confidential.NewCredFromSecret(srv.Boot.Owner.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := confidential.New(srv.Authority(), srv.Boot.Owner.AppID, cred,
+		confidential.WithHTTPClient(srv.Client), confidential.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := app.AcquireTokenByCredential(ctx, []string{srv.ARMScope()})
+	if err != nil {
+		t.Fatalf("MSAL client credentials: %v", err)
+	}
+	status := get(t, srv, "/subscriptions?api-version=2022-12-01", res.AccessToken)
+	if status != http.StatusOK {
+		t.Errorf("GET /subscriptions with the MSAL token: %d", status)
+	}
+
+	bad, _ := confidential.NewCredFromSecret("not-the-secret-" + strings.Repeat("x", 30))
+	app2, _ := confidential.New(srv.Authority(), srv.Boot.Owner.AppID, bad,
+		confidential.WithHTTPClient(srv.Client), confidential.WithInstanceDiscovery(false))
+	if _, err := app2.AcquireTokenByCredential(ctx, []string{srv.ARMScope()}); err == nil || !strings.Contains(err.Error(), "invalid_client") {
+		t.Errorf("wrong secret: got %v, want invalid_client", err)
+	}
+}
+
+func TestRealClientMSALDeviceCode(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	app, err := public.New(directory.AzureCLIAppID, public.WithAuthority(srv.Authority()),
+		public.WithHTTPClient(srv.Client), public.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := app.AcquireTokenByDeviceCode(ctx, []string{srv.ARMScope()})
+	if err != nil {
+		t.Fatalf("MSAL device code: %v", err)
+	}
+	if !strings.Contains(dc.Result.Message, srv.URL+"/devicelogin") {
+		t.Errorf("message %q does not name the device login page", dc.Result.Message)
+	}
+	approveDevice(t, srv, dc.Result.UserCode, srv.Boot.Admin.UserPrincipalName, srv.Boot.Admin.TemporaryAccessPass)
+	res, err := dc.AuthenticationResult(ctx)
+	if err != nil {
+		t.Fatalf("MSAL device code result: %v", err)
+	}
+	if res.Account.PreferredUsername != srv.Boot.Admin.UserPrincipalName {
+		t.Errorf("account %q, want %q", res.Account.PreferredUsername, srv.Boot.Admin.UserPrincipalName)
+	}
+	verifyIDToken(t, srv, res.IDToken.RawToken)
+
+	// The refresh token MSAL cached gets a token for another resource silently.
+	accounts, _ := app.Accounts(ctx)
+	if len(accounts) != 1 {
+		t.Fatalf("MSAL cached %d accounts, want 1", len(accounts))
+	}
+	if _, err := app.AcquireTokenSilent(ctx, []string{srv.GraphScope()}, public.WithSilentAccount(accounts[0])); err != nil {
+		t.Errorf("silent token for Graph: %v", err)
+	}
+}
+
+func TestRealClientMSALInteractive(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	app, err := public.New(directory.AzureCLIAppID, public.WithAuthority(srv.Authority()),
+		public.WithHTTPClient(srv.Client), public.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	upn, pass := srv.Boot.Admin.UserPrincipalName, srv.Boot.Admin.TemporaryAccessPass
+	// openURL plays the browser: it shows the sign-in page, posts the credentials and follows
+	// the redirect back to MSAL's loopback listener.
+	openURL := func(u string) error {
+		go browse(t, srv, u, upn, pass)
+		return nil
+	}
+	res, err := app.AcquireTokenInteractive(ctx, []string{srv.ARMScope()}, public.WithOpenURL(openURL),
+		public.WithRedirectURI("http://localhost"))
+	if err != nil {
+		t.Fatalf("MSAL interactive: %v", err)
+	}
+	if res.Account.PreferredUsername != upn {
+		t.Errorf("account %q, want %q", res.Account.PreferredUsername, upn)
+	}
+	verifyIDToken(t, srv, res.IDToken.RawToken)
+}
+
+// browse fetches the authorization URL, submits the sign-in form it shows, and follows the
+// 303 to the client's redirect URI as a browser would.
+func browse(t *testing.T, srv *testenv.Server, authURL, upn, pass string) {
+	resp, err := srv.Client.Get(authURL)
+	if err != nil {
+		t.Errorf("authorize: %v", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("authorize page: %d", resp.StatusCode)
+		return
+	}
+	u, _ := url.Parse(authURL)
+	form := u.Query()
+	form.Set("username", upn)
+	form.Set("credential", pass)
+	c := *srv.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = c.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
+	if err != nil {
+		t.Errorf("sign in: %v", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign in answered %d, want 303", resp.StatusCode)
+		return
+	}
+	back, err := http.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Errorf("redirect to the client: %v", err)
+		return
+	}
+	back.Body.Close()
+}
+
+func verifyIDToken(t *testing.T, srv *testenv.Server, raw string) {
+	t.Helper()
+	ctx := oidc.ClientContext(context.Background(), srv.Client)
+	p, err := oidc.NewProvider(ctx, srv.Authority()+"/v2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := p.Verifier(&oidc.Config{ClientID: directory.AzureCLIAppID}).Verify(ctx, raw)
+	if err != nil {
+		t.Fatalf("go-oidc verify ID token: %v", err)
+	}
+	var claims struct {
+		TID string `json:"tid"`
+		UPN string `json:"preferred_username"`
+	}
+	if err := tok.Claims(&claims); err != nil || claims.TID != srv.TenantID || claims.UPN == "" {
+		t.Errorf("ID token claims %+v, err %v", claims, err)
+	}
+	if _, err := p.Verifier(&oidc.Config{ClientID: "some-other-client"}).Verify(ctx, raw); err == nil {
+		t.Error("go-oidc accepted the ID token for another client")
+	}
+}
+
+// approveDevice does what a person does on /devicelogin: enter the code, sign in, continue.
+func approveDevice(t *testing.T, srv *testenv.Server, code, upn, credential string) {
+	t.Helper()
+	resp, err := srv.Client.PostForm(srv.URL+"/devicelogin", url.Values{"otc": {code}, "step": {"signin"},
+		"action": {"continue"}, "username": {upn}, "credential": {credential}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("device login answered %d", resp.StatusCode)
+	}
+}
+
+func get(t *testing.T, srv *testenv.Server, path, bearer string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := srv.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
