@@ -1,0 +1,137 @@
+package bootstrap
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchsh/latch/authn"
+	"github.com/latchsh/latch/directory"
+	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/resource"
+	"github.com/latchsh/latch/store"
+	"github.com/latchsh/latch/token"
+)
+
+// Names and lifetimes of what a first start creates.
+const (
+	SubscriptionName   = "Latch subscription"
+	OwnerName          = "Latch owner"
+	AdminName          = "Latch Administrator"
+	AdminLocalPart     = "admin"
+	OwnerSecretLife    = 365 * 24 * time.Hour
+	AdminPassLife      = 24 * time.Hour
+	cliRedirectURI     = "http://localhost" // the token service accepts any loopback port
+	ownerSecretName    = "bootstrap"
+	globalAdminScopeID = "/"
+)
+
+// creds are the secrets a first start hands to the operator, and where they belong.
+type creds struct {
+	subscriptionID string
+	ownerAppID     string
+	ownerSecret    string
+	ownerExpires   time.Time
+	adminUPN       string
+	adminPass      string
+	adminExpires   time.Time
+}
+
+// populate creates everything a new tenant starts with and writes bootstrap.json.
+func populate(ctx context.Context, st store.Store, tokens *token.Service, t directory.Tenant, o Options) (Result, error) {
+	now := o.Now().UTC()
+	var c creds
+	steps := []func() error{
+		func() (err error) { c.subscriptionID, err = createSubscription(ctx, st, t, now); return err },
+		func() error { return createWellKnownApps(ctx, st, t, now) },
+		func() (err error) { c.ownerAppID, c.ownerSecret, c.ownerExpires, err = createOwner(ctx, st, t, now); return err },
+		func() (err error) { c.adminUPN, c.adminPass, c.adminExpires, err = createAdmin(ctx, st, t, now); return err },
+		func() error { return tokens.Rotate(ctx, t.ID) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return Result{}, err
+		}
+	}
+	file, err := writeFile(o.Dir, newFileContents(t, o, c))
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Tenant: t, Created: true, File: file, SubscriptionID: c.subscriptionID,
+		OwnerAppID: c.ownerAppID, AdminUPN: c.adminUPN}, nil
+}
+
+func createSubscription(ctx context.Context, st store.Store, t directory.Tenant, now time.Time) (string, error) {
+	s := resource.Subscription{ID: uuid.NewString(), TenantID: t.ID, DisplayName: SubscriptionName,
+		State: "Enabled", Created: now}
+	return s.ID, st.CreateSubscription(ctx, s)
+}
+
+// createWellKnownApps gives the tenant the sign-in applications Conditional Access targets and
+// the CLI's public client. An application that exists already is left as it is.
+func createWellKnownApps(ctx context.Context, st store.Store, t directory.Tenant, now time.Time) error {
+	for _, app := range directory.WellKnownApps {
+		sp := newApplication(t, app.AppID, app.DisplayName, now)
+		if app.AppID == directory.AzureCLIAppID {
+			sp.PublicClient = true
+			sp.RedirectURIs = []string{cliRedirectURI}
+		}
+		if err := st.CreateServicePrincipal(ctx, sp); err != nil && !errs.Is(err, errs.Exists) {
+			return err
+		}
+	}
+	return nil
+}
+
+func newApplication(t directory.Tenant, appID, name string, now time.Time) directory.ServicePrincipal {
+	return directory.ServicePrincipal{
+		ID: uuid.NewString(), TenantID: t.ID, AppID: appID, DisplayName: name,
+		Type: directory.SPApplication, AccountEnabled: true,
+		ServicePrincipalNames: []string{appID}, Created: now,
+	}
+}
+
+// createOwner makes the service principal that automation and the first CLI sign-in use, with
+// a client secret, and makes it Global Administrator.
+func createOwner(ctx context.Context, st store.Store, t directory.Tenant, now time.Time) (appID, secret string, expires time.Time, err error) {
+	secret, cred, err := authn.NewClientSecret(now, OwnerSecretLife, ownerSecretName)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	sp := newApplication(t, uuid.NewString(), OwnerName, now)
+	sp.PasswordCredentials = []directory.PasswordCredential{cred}
+	if err := st.CreateServicePrincipal(ctx, sp); err != nil {
+		return "", "", time.Time{}, err
+	}
+	return sp.AppID, secret, cred.End, assignGlobalAdmin(ctx, st, t, sp.ID)
+}
+
+// createAdmin makes the first person: passwordless from the start, signing in once with a
+// Temporary Access Pass to register a passkey, and Global Administrator.
+func createAdmin(ctx context.Context, st store.Store, t directory.Tenant, now time.Time) (upn, pass string, expires time.Time, err error) {
+	u := directory.User{ID: uuid.NewString(), TenantID: t.ID, UserPrincipalName: AdminLocalPart + "@" + t.DefaultDomain,
+		DisplayName: AdminName, AccountEnabled: true, Created: now}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return "", "", time.Time{}, err
+	}
+	pass, tap, err := authn.NewTemporaryAccessPass(t.ID, u.ID, AdminPassLife, true, now)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	if err := st.CreateTemporaryAccessPass(ctx, tap); err != nil {
+		return "", "", time.Time{}, err
+	}
+	return u.UserPrincipalName, pass, tap.End, assignGlobalAdmin(ctx, st, t, u.ID)
+}
+
+func assignGlobalAdmin(ctx context.Context, st store.Store, t directory.Tenant, principalID string) error {
+	err := st.CreateDirectoryRoleAssignment(ctx, directory.RoleAssignment{
+		ID: uuid.NewString(), TenantID: t.ID, PrincipalID: principalID,
+		RoleDefinitionID: directory.GlobalAdministrator.TemplateID, DirectoryScopeID: globalAdminScopeID,
+	})
+	if errs.Is(err, errs.Exists) {
+		return nil
+	}
+	return err
+}
