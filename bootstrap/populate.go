@@ -42,17 +42,21 @@ type creds struct {
 func populate(ctx context.Context, st store.Store, tokens *token.Service, t directory.Tenant, o Options) (Result, error) {
 	now := o.Now().UTC()
 	var c creds
-	steps := []func() error{
-		func() (err error) { c.subscriptionID, err = createSubscription(ctx, st, t, now); return err },
-		func() error { return createWellKnownApps(ctx, st, t, now) },
-		func() (err error) { c.ownerAppID, c.ownerSecret, c.ownerExpires, err = createOwner(ctx, st, t, now); return err },
-		func() (err error) { c.adminUPN, c.adminPass, c.adminExpires, err = createAdmin(ctx, st, t, now); return err },
-		func() error { return tokens.Rotate(ctx, t.ID) },
+	var err error
+	if c.subscriptionID, err = createSubscription(ctx, st, t, now); err != nil {
+		return Result{}, err
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return Result{}, err
-		}
+	if err = createWellKnownApps(ctx, st, t, now); err != nil {
+		return Result{}, err
+	}
+	if c.ownerAppID, c.ownerSecret, c.ownerExpires, err = createOwner(ctx, st, t, now); err != nil {
+		return Result{}, err
+	}
+	if c.adminUPN, c.adminPass, c.adminExpires, err = createAdmin(ctx, st, t, now); err != nil {
+		return Result{}, err
+	}
+	if err = tokens.Rotate(ctx, t.ID); err != nil {
+		return Result{}, err
 	}
 	file, err := writeFile(o.Dir, newFileContents(t, o, c))
 	if err != nil {
