@@ -99,6 +99,8 @@ func (s *Service) Sign(ctx context.Context, c Claims) (string, Claims, error) {
 // Verify parses and verifies raw against the keys of the tenant named in its tid claim and the
 // options; every refusal is errs.Unauthenticated (or Invalid for malformed input) and never panics.
 // A verified token's Claims carry its Kind; for ID tokens AppID is the audience (the client).
+// Refusals carry code invalid_token and a sentence safe to show; the cause says why, for the
+// log. The one other outcome is Unavailable, when the tenant's keys cannot be read.
 func (s *Service) Verify(ctx context.Context, raw string, opt VerifyOptions) (Claims, error) {
 	return s.verify(ctx, raw, opt)
 }
