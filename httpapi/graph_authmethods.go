@@ -180,4 +180,3 @@ func (s *Server) deleteTAP(w http.ResponseWriter, r *http.Request, c Caller) err
 	noContent(w)
 	return nil
 }
-
