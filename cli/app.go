@@ -81,7 +81,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stdin = strings.NewReader("")
 	}
 	getenv := func(k string) string { return env[k] }
-	root := newRoot(newApp(stdin, stdout, stderr, getenv))
+	return runApp(ctx, newApp(stdin, stdout, stderr, getenv), args)
+}
+
+// runApp runs args with a prepared app; tests use it to set the clock and the sleeper.
+func runApp(ctx context.Context, a *app, args []string) int {
+	root := newRoot(a)
 	root.SetArgs(joinBoolValues(root, args))
 	return execute(ctx, root)
 }

@@ -184,7 +184,7 @@ func explainNetError(err error, u *url.URL) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded) && !isTimeout(err):
 		return err
 	case errors.As(err, &unknownCA):
-		return failf("cannot verify the server's certificate for %s: it is signed by an unknown authority. Pass --ca-file with the server's ca.pem.", host)
+		return failf("cannot verify the server's certificate for %s (signed by an unknown authority): pass --ca-file with the server's ca.pem.", host)
 	case errors.As(err, &badHost):
 		return failf("the server's certificate is not valid for %s (%v); check --server.", host, badHost.Error())
 	case errors.As(err, &invalidCert):
