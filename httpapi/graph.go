@@ -16,9 +16,6 @@ func (s *Server) graphRoutes(mux *http.ServeMux) {
 	s.graphAppRoutes(mux)
 	s.graphRoleRoutes(mux)
 	mux.HandleFunc("POST /v1.0/directoryObjects/getByIds", s.graph(s.getByIds))
-	// Anything else under the Graph prefixes gets Graph's error shape, not a bare 404 page.
-	mux.HandleFunc("/v1.0/", s.graph(graphNoRoute))
-	mux.HandleFunc("/beta/", s.graph(graphNoRoute))
 }
 
 func (s *Server) graphUserRoutes(mux *http.ServeMux) {

@@ -2,8 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -153,17 +156,42 @@ func browse(t *testing.T, srv *testenv.Server, authURL, upn, pass string) {
 		t.Errorf("sign in: %v", err)
 		return
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Errorf("sign in answered %d, want 303", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("sign in answered %d, want 200 with the form_post page", resp.StatusCode)
 		return
 	}
-	back, err := http.Get(resp.Header.Get("Location"))
+	// The form_post page submits itself with a script; do what the browser would.
+	action, fields := parseFormPost(string(body))
+	if !strings.HasPrefix(action, "http://localhost:") || fields.Get("code") == "" || fields.Get("iss") == "" {
+		t.Errorf("form_post page has action %q and fields %v", action, fields)
+		return
+	}
+	back, err := http.PostForm(action, fields)
 	if err != nil {
-		t.Errorf("redirect to the client: %v", err)
+		t.Errorf("post back to the client: %v", err)
 		return
 	}
 	back.Body.Close()
+}
+
+var (
+	actionRE = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	inputRE  = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// parseFormPost reads the self-submitting form of a form_post response.
+func parseFormPost(page string) (string, url.Values) {
+	v := url.Values{}
+	for _, m := range inputRE.FindAllStringSubmatch(page, -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	m := actionRE.FindStringSubmatch(page)
+	if m == nil {
+		return "", v
+	}
+	return html.UnescapeString(m[1]), v
 }
 
 func verifyIDToken(t *testing.T, srv *testenv.Server, raw string) {

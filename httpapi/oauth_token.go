@@ -102,7 +102,7 @@ func (s *Server) grantClientCredentials(r *http.Request, a authority) (map[strin
 // or servicePrincipalName. A scope with no resource means Graph, as in Entra.
 func (s *Server) resourceFor(ctx context.Context, a authority, scope, v1resource string, allowOIDCOnly bool) (string, error) {
 	const op = "httpapi.resourceFor"
-	resource, oidc, err := token.ParseScope(scope)
+	resource, _, err := token.ParseScope(scope)
 	if err != nil {
 		return "", err
 	}
@@ -110,7 +110,7 @@ func (s *Server) resourceFor(ctx context.Context, a authority, scope, v1resource
 		resource = v1resource
 	}
 	if resource == "" {
-		if !allowOIDCOnly && len(oidc) == 0 {
+		if !allowOIDCOnly {
 			return "", oauthErr(op, errs.Invalid, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 		}
 		return s.graphAudience(), nil
@@ -172,7 +172,7 @@ func (s *Server) issueUserTokens(r *http.Request, a authority, g userGrant) (map
 		return nil, err
 	}
 	resp := tokenResponse(raw, signed, s.now())
-	resp["scope"] = strings.Join(append([]string{scopeFor(resource)}, oidc...), " ")
+	resp["scope"] = grantedScope(g.Scope, resource)
 	resp["client_info"] = clientInfo(u.ID, a.Tenant.ID)
 	if slices.Contains(oidc, "openid") {
 		id := base
@@ -191,9 +191,15 @@ func (s *Server) issueUserTokens(r *http.Request, a authority, g userGrant) (map
 	return resp, nil
 }
 
-// scopeFor renders a resource as the scope string Entra returns for a delegated token
-// ("https://host/arm/" becomes "https://host/arm//user_impersonation", as Entra does).
-func scopeFor(resource string) string { return resource + "/user_impersonation" }
+// grantedScope is the scope a user token answers with: the scopes as requested, since MSAL
+// treats any requested scope missing from the answer as declined, plus the resource's
+// .default when the request named none.
+func grantedScope(requested, resource string) string {
+	if r, _, _ := token.ParseScope(requested); r != "" {
+		return requested
+	}
+	return strings.TrimSpace(resource + "/.default " + requested)
+}
 
 // newRefreshToken stores the first link of a refresh family and returns the token.
 func (s *Server) newRefreshToken(ctx context.Context, a authority, g userGrant, family string) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchsh/latch/authn"
+	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/token"
 )
@@ -37,7 +38,26 @@ func (s *Server) Handler() http.Handler {
 	s.oauthRoutes(mux)
 	s.graphRoutes(mux)
 	s.armRoutes(mux)
-	return FixDoubleSlash(s.withCorrelation(mux))
+	return FixDoubleSlash(s.withCorrelation(s.unrouted(mux)))
+}
+
+// unrouted answers paths no route matches with the error shape of the API family the path
+// belongs to, instead of a bare text 404. It is done here, not with catch-all patterns,
+// because a "/v1.0/" pattern would conflict with the token service's "/{tenant}/…" patterns.
+func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+	graphMissing := s.graph(graphNoRoute)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1.0/") || strings.HasPrefix(r.URL.Path, "/beta/") {
+			graphMissing(w, r)
+			return
+		}
+		s.writeError(w, r, errs.E("httpapi.unrouted", errs.NotFound, errs.Code("NotFound"),
+			"No API answers "+r.Method+" "+truncate(r.URL.Path, 200)+"."))
+	})
 }
 
 type ctxKey int

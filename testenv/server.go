@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/latchsh/latch/authn"
 	"github.com/latchsh/latch/bootstrap"
+	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/httpapi"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/store/sqlite"
@@ -131,3 +134,18 @@ func (s *Server) Authority() string { return s.URL + "/" + s.TenantID }
 // ARMScope and GraphScope are the .default scopes of the server's own APIs, as az asks.
 func (s *Server) ARMScope() string   { return s.URL + "/arm//.default" }
 func (s *Server) GraphScope() string { return s.URL + "//.default" }
+
+// CreateUser adds an enabled user name@contoso.test with password straight to the store.
+func CreateUser(t testing.TB, s *Server, name, password string) directory.User {
+	t.Helper()
+	hash, err := authn.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := directory.User{ID: uuid.NewString(), TenantID: s.TenantID, UserPrincipalName: name + "@contoso.test",
+		DisplayName: name, AccountEnabled: true, Password: directory.Password{Hash: hash, LastChanged: time.Now()}}
+	if err := s.Store.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
