@@ -11,9 +11,9 @@ import (
 
 var users = docKind[directory.User]{
 	name: "user", what: "user",
-	ids:  func(u *directory.User) (*string, *string) { return &u.TenantID, &u.ID },
-	key:  func(u directory.User) string { return strings.ToLower(u.UserPrincipalName) },
-	ref:  func(directory.User) string { return "" },
+	ids: func(u *directory.User) (*string, *string) { return &u.TenantID, &u.ID },
+	key: func(u directory.User) string { return strings.ToLower(u.UserPrincipalName) },
+	ref: func(directory.User) string { return "" },
 	stamp: func(u *directory.User, v int64, c time.Time) {
 		u.Version, u.Created = v, c
 	},
@@ -24,9 +24,9 @@ var users = docKind[directory.User]{
 
 var groups = docKind[directory.Group]{
 	name: "group", what: "group",
-	ids:  func(g *directory.Group) (*string, *string) { return &g.TenantID, &g.ID },
-	key:  func(g directory.Group) string { return strings.ToLower(g.MailNickname) },
-	ref:  func(directory.Group) string { return "" },
+	ids: func(g *directory.Group) (*string, *string) { return &g.TenantID, &g.ID },
+	key: func(g directory.Group) string { return strings.ToLower(g.MailNickname) },
+	ref: func(directory.Group) string { return "" },
 	stamp: func(g *directory.Group, v int64, c time.Time) {
 		g.Version, g.Created = v, c
 	},
@@ -37,9 +37,9 @@ var groups = docKind[directory.Group]{
 
 var servicePrincipals = docKind[directory.ServicePrincipal]{
 	name: "servicePrincipal", what: "service principal",
-	ids:  func(sp *directory.ServicePrincipal) (*string, *string) { return &sp.TenantID, &sp.ID },
-	key:  func(sp directory.ServicePrincipal) string { return strings.ToLower(sp.AppID) },
-	ref:  func(directory.ServicePrincipal) string { return "" },
+	ids: func(sp *directory.ServicePrincipal) (*string, *string) { return &sp.TenantID, &sp.ID },
+	key: func(sp directory.ServicePrincipal) string { return strings.ToLower(sp.AppID) },
+	ref: func(directory.ServicePrincipal) string { return "" },
 	stamp: func(sp *directory.ServicePrincipal, v int64, c time.Time) {
 		sp.Version, sp.Created = v, c
 	},
@@ -50,7 +50,7 @@ var servicePrincipals = docKind[directory.ServicePrincipal]{
 
 var roleAssignments = docKind[directory.RoleAssignment]{
 	name: "directoryRoleAssignment", what: "directory role assignment",
-	ids:  func(a *directory.RoleAssignment) (*string, *string) { return &a.TenantID, &a.ID },
+	ids: func(a *directory.RoleAssignment) (*string, *string) { return &a.TenantID, &a.ID },
 	key: func(a directory.RoleAssignment) string {
 		return strings.ToLower(a.PrincipalID + "|" + a.RoleDefinitionID + "|" + a.DirectoryScopeID)
 	},

@@ -13,11 +13,11 @@ import (
 // what its unique lookup key is, and where the store-owned Version and Created go. The whole
 // value is kept as JSON, so adding a field to a domain type needs no migration.
 type docKind[T any] struct {
-	name   string                             // the kind column
-	what   string                             // how messages name it
-	ids    func(*T) (tenantID, id *string)    // pointers, so an update can put them back
-	key    func(T) string                     // unique per (kind, tenant); "" for none
-	ref    func(T) string                     // a non-unique lookup, e.g. a pass's user; "" for none
+	name   string                          // the kind column
+	what   string                          // how messages name it
+	ids    func(*T) (tenantID, id *string) // pointers, so an update can put them back
+	key    func(T) string                  // unique per (kind, tenant); "" for none
+	ref    func(T) string                  // a non-unique lookup, e.g. a pass's user; "" for none
 	stamp  func(v *T, version int64, created time.Time)
 	exists func(T) string // the Exists message when an id or key is taken
 }

@@ -9,9 +9,9 @@ import (
 
 var passes = docKind[authn.TemporaryAccessPass]{
 	name: "temporaryAccessPass", what: "Temporary Access Pass",
-	ids:  func(p *authn.TemporaryAccessPass) (*string, *string) { return &p.TenantID, &p.ID },
-	key:  func(authn.TemporaryAccessPass) string { return "" },
-	ref:  func(p authn.TemporaryAccessPass) string { return p.UserID },
+	ids: func(p *authn.TemporaryAccessPass) (*string, *string) { return &p.TenantID, &p.ID },
+	key: func(authn.TemporaryAccessPass) string { return "" },
+	ref: func(p authn.TemporaryAccessPass) string { return p.UserID },
 	stamp: func(p *authn.TemporaryAccessPass, v int64, c time.Time) {
 		p.Version, p.Created = v, c
 	},
