@@ -329,7 +329,7 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, useT
 		return fmt.Errorf("the server stopped: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", timeout)
+	log.Info("shutting down", "timeout", timeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
