@@ -32,12 +32,8 @@ func newLogoutCommand(a *app) *cobra.Command {
 }
 
 func newAccountCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "account",
-		Short: "Manage Latch subscription information.",
-	}
-	cmd.AddCommand(newAccountShow(a), newAccountList(a), newAccountSet(a), newGetAccessToken(a))
-	return cmd
+	return newGroup("account", "Manage Latch subscription information.",
+		newAccountShow(a), newAccountList(a), newAccountSet(a), newGetAccessToken(a))
 }
 
 func newAccountShow(a *app) *cobra.Command {

@@ -8,11 +8,10 @@ import (
 )
 
 func newGroupCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "group", Short: "Manage the directory's groups."}
-	member := &cobra.Command{Use: "member", Short: "Manage group membership."}
-	member.AddCommand(newMemberAdd(a), newMemberList(a), newMemberRemove(a), newMemberCheck(a))
-	cmd.AddCommand(newGroupCreate(a), newGroupList(a), newGroupShow(a), newGroupDelete(a), member)
-	return cmd
+	member := newGroup("member", "Manage group membership.",
+		newMemberAdd(a), newMemberList(a), newMemberRemove(a), newMemberCheck(a))
+	return newGroup("group", "Manage the directory's groups.",
+		newGroupCreate(a), newGroupList(a), newGroupShow(a), newGroupDelete(a), member)
 }
 
 func newGroupCreate(a *app) *cobra.Command {

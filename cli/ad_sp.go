@@ -10,11 +10,9 @@ import (
 )
 
 func newSPCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "sp", Short: "Manage the directory's service principals."}
-	cred := &cobra.Command{Use: "credential", Short: "Manage a service principal's credentials."}
-	cred.AddCommand(newSPCredentialReset(a))
-	cmd.AddCommand(newSPCreate(a), newSPList(a), newSPShow(a), newSPDelete(a), cred)
-	return cmd
+	cred := newGroup("credential", "Manage a service principal's credentials.", newSPCredentialReset(a))
+	return newGroup("sp", "Manage the directory's service principals.",
+		newSPCreate(a), newSPList(a), newSPShow(a), newSPDelete(a), cred)
 }
 
 func newSPCreate(a *app) *cobra.Command {

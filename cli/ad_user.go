@@ -9,9 +9,8 @@ import (
 )
 
 func newUserCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Manage the directory's users."}
-	cmd.AddCommand(newUserCreate(a), newUserList(a), newUserShow(a), newUserUpdate(a), newUserDelete(a))
-	return cmd
+	return newGroup("user", "Manage the directory's users.",
+		newUserCreate(a), newUserList(a), newUserShow(a), newUserUpdate(a), newUserDelete(a))
 }
 
 // userCreateOptions are the flags of "ad user create".

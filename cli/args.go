@@ -54,3 +54,24 @@ func boolFlagNames(c *cobra.Command) map[string]bool {
 	walk(c)
 	return names
 }
+
+// newGroup returns a command that only holds subcommands. Cobra would print help and succeed
+// for "latch ad usr"; az refuses an unknown command with a usage error, and so does this.
+func newGroup(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := "unknown command \"" + args[0] + "\" for \"" + cmd.CommandPath() + "\""
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return usagef("%s", msg)
+		},
+	}
+	cmd.AddCommand(subs...)
+	return cmd
+}

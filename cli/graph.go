@@ -126,12 +126,8 @@ func objectID(obj any) string {
 }
 
 func newADCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "ad",
-		Short: "Manage Latch directory (Microsoft Entra-compatible) graph entities needed for access control.",
-	}
-	cmd.AddCommand(newUserCommand(a), newGroupCommand(a), newSPCommand(a))
-	return cmd
+	return newGroup("ad", "Manage Latch directory (Microsoft Entra-compatible) graph entities needed for access control.",
+		newUserCommand(a), newGroupCommand(a), newSPCommand(a))
 }
 
 // required marks flags required; the tree is built by this package, so the names exist.

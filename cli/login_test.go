@@ -93,7 +93,7 @@ func TestAccountCommands(t *testing.T) {
 		t.Errorf("default after set = %q", got)
 	}
 	table := h.run("account", "list", "-o", "table").stdout
-	wantTable := "Name        CloudName    SubscriptionId                        TenantId                              State    IsDefault  \n"
+	wantTable := "Name        CloudName    SubscriptionId                        TenantId                              State    IsDefault\n"
 	if !strings.HasPrefix(table, wantTable) || !strings.Contains(table, "Staging     Latch        bbbbbbbb-0000-0000-0000-000000000002") {
 		t.Errorf("account list table:\n%s", table)
 	}

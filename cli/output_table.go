@@ -21,7 +21,7 @@ type cell struct{ header, value string }
 // renderTable writes az's "table" output: a header of capitalised keys, a row of dashes, and
 // one line per item holding its top-level scalar fields; nested objects and lists are dropped.
 // A column is as wide as its longest value or its header plus two, columns are separated by
-// two spaces, and every cell is padded, as az's tabulate "simple" format does.
+// two spaces, and trailing blanks are trimmed, as az's tabulate "simple" format does.
 func renderTable(v any, order []string) (string, error) {
 	items, ok := v.([]any)
 	if !ok {
@@ -103,14 +103,16 @@ func formatTable(headers []string, rows [][]cell) string {
 	return b.String()
 }
 
+// writeTableLine pads every cell and then trims the line's end, as tabulate does.
 func writeTableLine(b *strings.Builder, cells []string, widths []int) {
+	var line strings.Builder
 	for j, c := range cells {
 		if j > 0 {
-			b.WriteString("  ")
+			line.WriteString("  ")
 		}
-		b.WriteString(c + strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c)))
+		line.WriteString(c + strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c)))
 	}
-	b.WriteByte('\n')
+	b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
 }
 
 // tableValue prints a scalar as Python's str() would, which is what az's table shows.
