@@ -297,4 +297,3 @@ func TestGracefulShutdown(t *testing.T) {
 		})
 	}
 }
-
