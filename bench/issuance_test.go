@@ -41,7 +41,7 @@ func BenchmarkSignES256(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	start := time.Now()
+	start, cpu := time.Now(), sampleCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		sig := make([]byte, 64)
 		for pb.Next() {
@@ -56,6 +56,7 @@ func BenchmarkSignES256(b *testing.B) {
 		}
 	})
 	reportRate(b, "signs/s", time.Since(start))
+	reportCPU(b, cpu, "signs")
 }
 
 // BenchmarkTokenServiceSign is token.Service.Sign on every core, keys held in memory: claims
@@ -72,7 +73,7 @@ func BenchmarkTokenServiceSign(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), sampleCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, _, err := svc.Sign(ctx, claims); err != nil {
@@ -82,6 +83,7 @@ func BenchmarkTokenServiceSign(b *testing.B) {
 		}
 	})
 	reportRate(b, "tokens/s", time.Since(start))
+	reportCPU(b, cpu, "tokens")
 }
 
 // BenchmarkClientCredentials is the whole client-credentials grant as a client sees it: POST to
@@ -114,7 +116,7 @@ func measureIssuance(b *testing.B, f *fixture) {
 	)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), sampleCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		lat := make([]time.Duration, 0, 256)
 		for pb.Next() {
@@ -129,6 +131,7 @@ func measureIssuance(b *testing.B, f *fixture) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	reportCPU(b, cpu, "issuances")
 	if n, first := failures.result(); n > 0 {
 		b.Fatalf("%d of %d token requests failed; the first: %v", n, b.N, first)
 	}

@@ -34,6 +34,7 @@ go test -run '^$' -bench "$pattern" -benchtime "$benchtime" -count 1 -timeout 30
   go run ./bench/cmd/benchtable -cores "$cores"
 status=("${PIPESTATUS[@]}")
 set -e
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
 if [ "${status[0]}" -ne 0 ]; then
   echo "run.sh: go test failed (exit ${status[0]})" >&2
   exit "${status[0]}"

@@ -9,9 +9,9 @@ const sample = `goos: linux
 goarch: amd64
 pkg: github.com/latchsh/latch/bench
 cpu: Example CPU @ 2.00GHz
-BenchmarkSignES256-2                	  100000	     30000 ns/op	     33333 signs/s	    2800 B/op	      35 allocs/op
+BenchmarkSignES256-2                	  100000	     30000 ns/op	  98.00 cpu-%	  99.00 machine-cpu-%	  34000 signs/cpu-s	     33333 signs/s	    2800 B/op	      35 allocs/op
 BenchmarkTokenServiceSign-2         	   80000	     40000 ns/op	     25000 tokens/s
-BenchmarkClientCredentials/sqlite-2 	   20000	    200000 ns/op	      5000 issuances/s	      2900 p50-us	      9100 p99-us
+BenchmarkClientCredentials/sqlite-2 	   20000	    200000 ns/op	  60.00 cpu-%	  99.00 machine-cpu-%	  8500 issuances/cpu-s	      5000 issuances/s	      2900 p50-us	     9100 p99-us
 --- SKIP: BenchmarkClientCredentials/postgres
     fixture_test.go:80: PostgreSQL is not installed: run scripts/install.sh
 --- FAIL: BenchmarkOther
@@ -34,6 +34,8 @@ func TestParse(t *testing.T) {
 		{"BenchmarkTokenServiceSign", "tokens/s", 25000},
 		{"BenchmarkClientCredentials/sqlite", "issuances/s", 5000},
 		{"BenchmarkClientCredentials/sqlite", "p99-us", 9100},
+		{"BenchmarkClientCredentials/sqlite", "issuances/cpu-s", 8500},
+		{"BenchmarkClientCredentials/sqlite", "machine-cpu-%", 99},
 	} {
 		if got := r.results[c.bench][c.unit]; got != c.want {
 			t.Errorf("%s %s = %v, want %v", c.bench, c.unit, got, c.want)
@@ -67,7 +69,10 @@ func TestTable(t *testing.T) {
 		"2.90 ms", "9.10 ms",
 		"8,333", // the goal per core: half the signing rate
 		"skipped", "PostgreSQL is not installed",
-		"client credentials, SQLite is below the goal.",
+		"8,500", "0.25", // SQLite per CPU-second, and its share of signatures per CPU-second
+		"60%",
+		"client credentials, SQLite: other processes kept 39% of the machine busy",
+		"client credentials, SQLite is below the goal by wall-clock rate (0.15) and is below it per CPU-second (0.25).",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -76,7 +81,7 @@ func TestTable(t *testing.T) {
 }
 
 func TestCount(t *testing.T) {
-	for n, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", 16500: "16,500"} {
+	for n, want := range map[float64]string{0: "", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", 16500: "16,500"} {
 		if got := count(n); got != want {
 			t.Errorf("count(%v) = %q, want %q", n, got, want)
 		}
