@@ -75,6 +75,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	warnIfShared(cfg.Data, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
@@ -131,6 +132,15 @@ func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
+// warnIfShared warns when other users may enter the data directory: the SQLite database in it
+// holds token-signing keys, and files inside do not all restrict themselves.
+func warnIfShared(dir string, log *slog.Logger) {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data directory is open to other users; it holds signing keys and secrets: chmod 700 it",
+			"data", dir, "mode", fi.Mode().Perm().String())
+	}
 }
 
 func portOf(a net.Addr) string {
