@@ -117,7 +117,7 @@ func readJSONFile(path string, v any, strict bool) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
-		return failf("%s is damaged (%v); fix it, or delete it and run 'latch login' again", path, err)
+		return failf("%s is damaged (%v); fix or delete it", path, err)
 	}
 	return nil
 }

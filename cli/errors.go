@@ -110,7 +110,12 @@ func execute(ctx context.Context, root *cobra.Command) int {
 func reportError(w io.Writer, err error) int {
 	var run *runError
 	if !errors.As(err, &run) {
+		// cobra's own argument and flag checks, and our checks of the global flags.
 		fmt.Fprintf(w, "ERROR: %s\n", err)
+		var ce *cliError
+		if errors.As(err, &ce) {
+			return ce.exit
+		}
 		return exitUsage
 	}
 	inner := run.err

@@ -19,17 +19,20 @@ var formats = []string{"json", "jsonc", "none", "table", "tsv", "yaml", "yamlc"}
 func validFormat(f string) bool { return slices.Contains(formats, f) }
 
 // defaultOutput is the format when -o is absent: $LATCH_OUTPUT, then config.json's "output",
-// then json. A broken config file is ignored here; the command that needs it reports it.
-func (a *app) defaultOutput() string {
+// then json. A config.json with unknown fields is an error rather than silently ignored.
+func (a *app) defaultOutput() (string, error) {
 	if f := a.getenv("LATCH_OUTPUT"); f != "" {
-		return f
+		return f, nil
 	}
-	if dir, err := a.configDir(); err == nil {
-		if c, err := loadSettings(dir); err == nil && c.Output != "" {
-			return c.Output
-		}
+	dir, err := a.configDir()
+	if err != nil {
+		return "", err
 	}
-	return "json"
+	c, err := loadSettings(dir)
+	if err != nil || c.Output == "" {
+		return "json", err
+	}
+	return c.Output, nil
 }
 
 // tabled is a result together with az's table transformer for its command. The transformer

@@ -43,7 +43,11 @@ func (a *app) globalFlags(f *pflag.FlagSet) {
 // is a usage error (exit 2) and nothing has been sent to the server yet.
 func (a *app) prepare() error {
 	if a.output == "" {
-		a.output = a.defaultOutput()
+		var err error
+		if a.output, err = a.defaultOutput(); err != nil {
+			a.output = "json"
+			return err
+		}
 	}
 	if !validFormat(a.output) {
 		return usagef("argument --output/-o: invalid choice: '%s' (choose from 'json', 'jsonc', 'none', 'table', 'tsv', 'yaml', 'yamlc')", a.output)

@@ -101,7 +101,7 @@ func (t *tokenCache) store(key string, tr *tokenResponse, now time.Time) cachedT
 	if tr.RefreshToken != "" {
 		t.RefreshToken = tr.RefreshToken
 	}
-	ct := cachedToken{AccessToken: tr.AccessToken, TokenType: tr.TokenType, ExpiresOn: tr.expiry(now).UTC()}
+	ct := cachedToken{AccessToken: tr.AccessToken, TokenType: tr.TokenType, ExpiresOn: tr.expiry(now).UTC().Truncate(time.Second)}
 	t.AccessTokens[key] = ct
 	return ct
 }
