@@ -160,7 +160,7 @@ func matches(o map[string]any, filter string) bool {
 		}
 		if m := startClause.FindStringSubmatch(c); m != nil {
 			s, _ := o[m[1]].(string)
-			if !strings.HasPrefix(s, m[2]) {
+			if !strings.HasPrefix(s, strings.ReplaceAll(m[2], "''", "'")) {
 				return false
 			}
 		}
