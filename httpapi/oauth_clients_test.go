@@ -2,11 +2,7 @@ package httpapi_test
 
 import (
 	"context"
-	"html"
-	"io"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -118,7 +114,11 @@ func TestRealClientMSALInteractive(t *testing.T) {
 	// openURL plays the browser: it shows the sign-in page, posts the credentials and follows
 	// the redirect back to MSAL's loopback listener.
 	openURL := func(u string) error {
-		go browse(t, srv, u, upn, pass)
+		go func() {
+			if err := srv.SignInWithForm(u, upn, pass); err != nil {
+				t.Error(err)
+			}
+		}()
 		return nil
 	}
 	res, err := app.AcquireTokenInteractive(ctx, []string{srv.ARMScope()}, public.WithOpenURL(openURL),
@@ -130,68 +130,6 @@ func TestRealClientMSALInteractive(t *testing.T) {
 		t.Errorf("account %q, want %q", res.Account.PreferredUsername, upn)
 	}
 	verifyIDToken(t, srv, res.IDToken.RawToken)
-}
-
-// browse fetches the authorization URL, submits the sign-in form it shows, and follows the
-// 303 to the client's redirect URI as a browser would.
-func browse(t *testing.T, srv *testenv.Server, authURL, upn, pass string) {
-	resp, err := srv.Client.Get(authURL)
-	if err != nil {
-		t.Errorf("authorize: %v", err)
-		return
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("authorize page: %d", resp.StatusCode)
-		return
-	}
-	u, _ := url.Parse(authURL)
-	form := u.Query()
-	form.Set("username", upn)
-	form.Set("credential", pass)
-	c := *srv.Client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err = c.PostForm(u.Scheme+"://"+u.Host+u.Path, form)
-	if err != nil {
-		t.Errorf("sign in: %v", err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("sign in answered %d, want 200 with the form_post page", resp.StatusCode)
-		return
-	}
-	// The form_post page submits itself with a script; do what the browser would.
-	action, fields := parseFormPost(string(body))
-	if !strings.HasPrefix(action, "http://localhost:") || fields.Get("code") == "" || fields.Get("iss") == "" {
-		t.Errorf("form_post page has action %q and fields %v", action, fields)
-		return
-	}
-	back, err := http.PostForm(action, fields)
-	if err != nil {
-		t.Errorf("post back to the client: %v", err)
-		return
-	}
-	back.Body.Close()
-}
-
-var (
-	actionRE = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
-	inputRE  = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
-)
-
-// parseFormPost reads the self-submitting form of a form_post response.
-func parseFormPost(page string) (string, url.Values) {
-	v := url.Values{}
-	for _, m := range inputRE.FindAllStringSubmatch(page, -1) {
-		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
-	}
-	m := actionRE.FindStringSubmatch(page)
-	if m == nil {
-		return "", v
-	}
-	return html.UnescapeString(m[1]), v
 }
 
 func verifyIDToken(t *testing.T, srv *testenv.Server, raw string) {
@@ -217,17 +155,11 @@ func verifyIDToken(t *testing.T, srv *testenv.Server, raw string) {
 	}
 }
 
-// approveDevice does what a person does on /devicelogin: enter the code, sign in, continue.
+// approveDevice approves a device code on /devicelogin as the person would.
 func approveDevice(t *testing.T, srv *testenv.Server, code, upn, credential string) {
 	t.Helper()
-	resp, err := srv.Client.PostForm(srv.URL+"/devicelogin", url.Values{"otc": {code}, "step": {"signin"},
-		"action": {"continue"}, "username": {upn}, "credential": {credential}})
-	if err != nil {
+	if err := srv.ApproveDevice(code, upn, credential); err != nil {
 		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("device login answered %d", resp.StatusCode)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchsh/latch/authn"
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/metrics"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/token"
 )
@@ -89,10 +90,12 @@ func (s *Server) withCorrelation(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), correlationKey, id)))
+		inner := r.WithContext(context.WithValue(r.Context(), correlationKey, id))
+		next.ServeHTTP(rec, inner)
+		metrics.NotePattern(inner) // the mux set the route on this copy, not on r
 		s.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("correlationId", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.String("route", inner.Pattern), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
 			slog.Duration("duration", time.Since(start)))
 	})
 }
