@@ -105,7 +105,7 @@ func newAccountSet(a *app) *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVarP(&sub, "subscription", "s", "", "Name or ID of subscription.")
-	cmd.MarkFlagRequired("subscription")
+	required(cmd, "subscription")
 	return cmd
 }
 

@@ -32,7 +32,7 @@ func TestADUser(t *testing.T) {
 	json.Unmarshal([]byte(strings.SplitN(lastGraphRequest(h), " ", 3)[2]), &body)
 	want := map[string]any{"accountEnabled": true, "displayName": "Bob O'Neil", "mailNickname": "bob",
 		"userPrincipalName": "bob@contoso.test",
-		"passwordProfile": map[string]any{"password": "Pw-123456!", "forceChangePasswordNextSignIn": true}}
+		"passwordProfile":   map[string]any{"password": "Pw-123456!", "forceChangePasswordNextSignIn": true}}
 	if !reflect.DeepEqual(body, want) {
 		t.Errorf("create body = %v", body)
 	}

@@ -38,7 +38,7 @@ func newUserCreate(a *app) *cobra.Command {
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.displayName, "display-name", "", "Object's display name or its prefix.")
+	f.StringVar(&o.displayName, "display-name", "", "Object's display name.")
 	f.StringVar(&o.password, "password", "", "The password that should be assigned to the user for authentication.")
 	f.StringVar(&o.upn, "user-principal-name", "", "The user principal name (someuser@contoso.com). It must contain one of the verified domains for the tenant.")
 	f.StringVar(&o.mailNickname, "mail-nickname", "", "Mail alias. Defaults to user principal name's local part.")

@@ -97,7 +97,7 @@ func filterQuery(clauses ...string) url.Values {
 	return url.Values{"$filter": {strings.Join(parts, " and ")}}
 }
 
-// odataEq is "field eq 'value'" with the value quoted as OData requires ('' for ').
+// odataEq is "field eq 'value'" with the value quoted as OData requires (” for ').
 func odataEq(field, value string) string {
 	if value == "" {
 		return ""
@@ -130,9 +130,13 @@ func newADCommand(a *app) *cobra.Command {
 		newUserCommand(a), newGroupCommand(a), newSPCommand(a))
 }
 
-// required marks flags required; the tree is built by this package, so the names exist.
+// required marks flags required and says so in the help, as az's "[Required]" does. The tree
+// is built by this package, so the names exist.
 func required(cmd *cobra.Command, names ...string) {
 	for _, n := range names {
 		cmd.MarkFlagRequired(n)
+		if f := cmd.Flags().Lookup(n); f != nil {
+			f.Usage = "[Required] " + f.Usage
+		}
 	}
 }

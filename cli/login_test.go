@@ -31,7 +31,9 @@ func TestLoginFailures(t *testing.T) {
 				"-u", "99999999-0000-0000-0000-000000000009", "-p", "wrong", "--tenant", homeDomain}
 		}, code: 1, want: "ERROR: (invalid_client)"},
 		{name: "fail/no-subscriptions", setup: func(h *harness) { h.idp.subs = nil },
-			args: func(h *harness) []string { return []string{"login", "--server", h.idp.url(), "--ca-file", h.idp.caFile, "--use-device-code"} },
+			args: func(h *harness) []string {
+				return []string{"login", "--server", h.idp.url(), "--ca-file", h.idp.caFile, "--use-device-code"}
+			},
 			code: 1, want: "No subscriptions found for alice@contoso.test."},
 		{name: "fail/connection-refused", args: func(h *harness) []string { return []string{"login", "--server", "https://127.0.0.1:1"} },
 			code: 1, want: "connection refused"},

@@ -90,12 +90,12 @@ func TestColouredFormats(t *testing.T) {
 func TestQueryKeyOrder(t *testing.T) {
 	cases := map[string][]string{
 		"[].{Name:displayName, Upn:userPrincipalName}": {"Name", "Upn"},
-		"[?accountEnabled].{z:id, a:mail}":              {"z", "a"},
-		"value | [].{b:b, a:a}":                         {"b", "a"},
-		"{x:a, w:b}":                                    {"x", "w"},
-		"[].displayName":                                nil,
-		"[0]":                                           nil,
-		"[.":                                            nil,
+		"[?accountEnabled].{z:id, a:mail}":             {"z", "a"},
+		"value | [].{b:b, a:a}":                        {"b", "a"},
+		"{x:a, w:b}":                                   {"x", "w"},
+		"[].displayName":                               nil,
+		"[0]":                                          nil,
+		"[.":                                           nil,
 	}
 	for q, want := range cases {
 		if got := queryKeyOrder(q); !reflect.DeepEqual(got, want) {
