@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,8 +44,9 @@ type fixture struct {
 	tenantID string
 	tokens   *token.Service
 	client   *http.Client
-	endpoint string // the tenant's token endpoint
-	form     string // the client-credentials request body
+	endpoint string        // the tenant's token endpoint
+	form     string        // the client-credentials request body
+	conns    *atomic.Int64 // connections the server accepted, to show keep-alive held
 }
 
 func openSQLite(b *testing.B) store.Store {
@@ -83,21 +85,27 @@ func newFixture(b *testing.B, st store.Store) *fixture {
 	}
 	srv := &httpapi.Server{Store: st, Tokens: tokens, Secrets: authn.NewSecretVerifier(time.Now),
 		Log: slog.New(slog.DiscardHandler), Now: time.Now, URL: base, HomeTenantID: res.Tenant.ID}
-	serve(b, ln, srv.Handler(), certs.Files)
+	conns := new(atomic.Int64)
+	serve(b, ln, srv.Handler(), certs.Files, conns)
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {creds.Owner.AppID},
 		"client_secret": {creds.Owner.Secret}, "scope": {base + "/arm//.default"}}
 	return &fixture{url: base, tenantID: res.Tenant.ID, tokens: tokens, client: newClient(b, certs.CA),
-		endpoint: base + "/" + res.Tenant.ID + "/oauth2/v2.0/token", form: form.Encode()}
+		endpoint: base + "/" + res.Tenant.ID + "/oauth2/v2.0/token", form: form.Encode(), conns: conns}
 }
 
-// serve runs h on ln with the TLS configuration `latch serve` uses.
-func serve(b *testing.B, ln net.Listener, h http.Handler, f tlsca.Files) {
+// serve runs h on ln with the TLS configuration `latch serve` uses, counting connections.
+func serve(b *testing.B, ln net.Listener, h http.Handler, f tlsca.Files, conns *atomic.Int64) {
 	kp, err := tlsca.LoadKeypair(f.Cert, f.Key)
 	if err != nil {
 		b.Fatal(err)
 	}
 	hs := &http.Server{Handler: h, TLSConfig: kp.ServerConfig(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: log.New(io.Discard, "", 0)}
+		ErrorLog: log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}}
 	go hs.ServeTLS(ln, "", "")
 	b.Cleanup(func() { hs.Close() })
 }
