@@ -1,11 +1,15 @@
 package sqlite_test
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/store/sqlite"
+	"github.com/latchsh/latch/store/sqlstore/sqlstoretest"
 	"github.com/latchsh/latch/store/storetest"
 )
 
@@ -27,4 +31,51 @@ func TestWALFile(t *testing.T) {
 		}
 		return s
 	})
+}
+
+func TestUpgradeFromMigration1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sqlite.OpenDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sqlstoretest.Upgrade(t, db, sqlite.Dialect, func() (store.Store, error) { return sqlite.Open(path) })
+}
+
+func TestOpenFailures(t *testing.T) {
+	for name, path := range map[string]string{
+		"fail/missing-directory": filepath.Join(t.TempDir(), "no", "such", "dir", "latch.db"),
+		"fail/not-a-database":    notADatabase(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := sqlite.Open(path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errs.Is(err, errs.Unavailable) {
+				t.Fatalf("got %v, want Unavailable", err)
+			}
+		})
+	}
+	t.Run("fail/closed-store-is-unavailable", func(t *testing.T) {
+		s, err := sqlite.Open(":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		_, err = s.GetTenant(t.Context(), "x")
+		if !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("got %v, want Unavailable", err)
+		}
+	})
+}
+
+func notADatabase(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "garbage.db")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("not sqlite "), 512), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

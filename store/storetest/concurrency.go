@@ -40,6 +40,7 @@ func wantTally(t *testing.T, errsIn []error, want map[string]int) {
 
 func groupAppend(t *testing.T, s store.Store) {
 	const n = 50
+	warm(t, s, n)
 	tid := newID()
 	g := newGroup(tid, "crowd")
 	must(t, s.CreateGroup(ctx(t), g))
@@ -66,6 +67,7 @@ func groupAppend(t *testing.T, s store.Store) {
 
 func refreshRotateRace(t *testing.T, s store.Store) {
 	const n = 100
+	warm(t, s, n)
 	r := newRefresh(newID())
 	must(t, s.CreateRefreshToken(ctx(t), r))
 	next := make([]token.RefreshToken, n)
@@ -88,7 +90,27 @@ func refreshRotateRace(t *testing.T, s store.Store) {
 	}
 }
 
+// warm opens as many connections as the race will want, so that the goroutines race on the
+// database rather than queueing behind connection setup, which would hide a missing lock.
+func warm(t *testing.T, s store.Store, n int) {
+	race(n, func(int) error {
+		_, err := s.GetRefreshToken(ctx(t), "warm-up")
+		return err
+	})
+}
+
+// rounds is how often the single-use races repeat, each on a new object: one round of a store
+// without the right lock can still come out right by luck; several rarely do.
+const rounds = 3
+
 func authCodeRace(t *testing.T, s store.Store) {
+	warm(t, s, 50)
+	for range rounds {
+		authCodeRound(t, s)
+	}
+}
+
+func authCodeRound(t *testing.T, s store.Store) {
 	const n = 50
 	c := newCode(newID())
 	must(t, s.CreateAuthCode(ctx(t), c))
@@ -109,22 +131,25 @@ func authCodeRace(t *testing.T, s store.Store) {
 
 func jtiRace(t *testing.T, s store.Store) {
 	const n = 50
-	key := "https://issuer.test|" + newID()
-	res := race(n, func(int) error { return s.UseJTI(ctx(t), key, t0.Add(time.Minute), t0) })
-	wantTally(t, res, map[string]int{"ok": 1, "exists": n - 1})
+	warm(t, s, n)
+	for range rounds {
+		key := "https://issuer.test|" + newID()
+		res := race(n, func(int) error { return s.UseJTI(ctx(t), key, t0.Add(time.Minute), t0) })
+		wantTally(t, res, map[string]int{"ok": 1, "exists": n - 1})
+	}
 }
 
 func signingKeyRace(t *testing.T, s store.Store) {
-	const rounds = 10
+	const gens = 10
 	tid := newID()
-	for gen := int64(1); gen <= rounds; gen++ {
+	for gen := int64(1); gen <= gens; gen++ {
 		res := race(2, func(int) error { return s.AddSigningKey(ctx(t), newKey(tid, gen)) })
 		wantTally(t, res, map[string]int{"ok": 1, "exists": 1})
 	}
 	list, err := s.ListSigningKeys(ctx(t), tid)
 	must(t, err)
-	if len(list) != rounds {
-		t.Fatalf("got %d keys, want one per generation (%d)", len(list), rounds)
+	if len(list) != gens {
+		t.Fatalf("got %d keys, want one per generation (%d)", len(list), gens)
 	}
 }
 
@@ -132,6 +157,7 @@ var errNotApproved = errors.New("the device code is not approved")
 
 func deviceCodeRace(t *testing.T, s store.Store) {
 	const n = 50
+	warm(t, s, n)
 	d := newDevice(token.DeviceApproved)
 	must(t, s.CreateDeviceCode(ctx(t), d))
 	res := race(n, func(int) error {
