@@ -15,6 +15,12 @@ import (
 // tableSkipKeys are never table columns, as in az's automatic table output.
 var tableSkipKeys = []string{"id", "type", "etag"}
 
+// skipColumn drops az's skipped keys and OData annotations ("@odata.type"), which describe
+// the object rather than being one of its fields.
+func skipColumn(k string) bool {
+	return slices.Contains(tableSkipKeys, k) || strings.HasPrefix(k, "@odata.")
+}
+
 // cell is one column of one table row.
 type cell struct{ header, value string }
 
@@ -47,7 +53,7 @@ func tableRow(item any, order []string) []cell {
 		var row []cell
 		for _, k := range orderedKeys(t, order) {
 			v := t[k]
-			if slices.Contains(tableSkipKeys, k) || v == nil || isContainer(v) {
+			if skipColumn(k) || v == nil || isContainer(v) {
 				continue
 			}
 			row = append(row, cell{capitalize(k), tableValue(v)})

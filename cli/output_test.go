@@ -9,7 +9,7 @@ import (
 
 // users is a Graph-like list: nested objects, lists, nulls, booleans and numbers.
 var users = []any{
-	map[string]any{"id": "u1", "displayName": "Alice", "accountEnabled": true, "age": 30.0,
+	map[string]any{"id": "u1", "@odata.type": "#microsoft.graph.user", "displayName": "Alice", "accountEnabled": true, "age": 30.0,
 		"userPrincipalName": "alice@contoso.test", "mail": nil, "businessPhones": []any{"1", "2"},
 		"manager": map[string]any{"id": "m"}},
 	map[string]any{"id": "u2", "displayName": "Bob & Co <b>", "accountEnabled": false, "age": 1.5,
@@ -35,8 +35,8 @@ func TestRenderGolden(t *testing.T) {
 		{"ok/table-list-of-lists", "table", []any{[]any{"a", true}}, nil, "Column1    Column2\n---------  ---------\na          True\n"},
 		{"ok/table-empty", "table", []any{}, nil, "\n"},
 		{"ok/tsv-list", "tsv", users, nil,
-			"True\t30\t2\tAlice\tu1\tNone\t\talice@contoso.test\n" +
-				"False\t1.5\t0\tBob & Co <b>\tu2\tbob@contoso.test\tNone\tbob@contoso.test\n"},
+			"#microsoft.graph.user\tTrue\t30\t2\tAlice\tu1\tNone\t\talice@contoso.test\n" +
+				"\tFalse\t1.5\t0\tBob & Co <b>\tu2\tbob@contoso.test\tNone\tbob@contoso.test\n"},
 		{"ok/tsv-query-order", "tsv", []any{map[string]any{"b": "2", "a": "1"}}, []string{"b", "a"}, "2\t1\n"},
 		{"ok/tsv-scalars", "tsv", []any{true, nil, "x", 7.0}, nil, "true\nNone\nx\n7\n"},
 		{"ok/yaml", "yaml", map[string]any{"b": []any{"x", map[string]any{"k": 1.0}}, "a": nil, "c": true}, nil,
