@@ -36,7 +36,7 @@ func TestRenderGolden(t *testing.T) {
 		{"ok/table-empty", "table", []any{}, nil, "\n"},
 		{"ok/tsv-list", "tsv", users, nil,
 			"#microsoft.graph.user\tTrue\t30\t2\tAlice\tu1\tNone\t\talice@contoso.test\n" +
-				"\tFalse\t1.5\t0\tBob & Co <b>\tu2\tbob@contoso.test\tNone\tbob@contoso.test\n"},
+				"False\t1.5\t0\tBob & Co <b>\tu2\tbob@contoso.test\tNone\tbob@contoso.test\n"},
 		{"ok/tsv-query-order", "tsv", []any{map[string]any{"b": "2", "a": "1"}}, []string{"b", "a"}, "2\t1\n"},
 		{"ok/tsv-scalars", "tsv", []any{true, nil, "x", 7.0}, nil, "true\nNone\nx\n7\n"},
 		{"ok/yaml", "yaml", map[string]any{"b": []any{"x", map[string]any{"k": 1.0}}, "a": nil, "c": true}, nil,
