@@ -61,6 +61,10 @@ type mfaRequirementsBody struct {
 
 func (s *Server) updateMFARequirements(w http.ResponseWriter, r *http.Request, c Caller) error {
 	const op = "httpapi.updateMFARequirements"
+	u, err := s.authMethodsTarget(r, c)
+	if err != nil {
+		return err
+	}
 	var body mfaRequirementsBody
 	if err := readGraphJSON(r, &body); err != nil {
 		return err
@@ -73,10 +77,6 @@ func (s *Server) updateMFARequirements(w http.ResponseWriter, r *http.Request, c
 	}
 	if !ok {
 		return graphBadRequest(op, "perUserMfaState must be 'disabled', 'enabled' or 'enforced'.")
-	}
-	u, err := s.authMethodsTarget(r, c)
-	if err != nil {
-		return err
 	}
 	_, err = s.Store.UpdateUser(r.Context(), c.TenantID, u.ID, func(u directory.User) (directory.User, error) {
 		u.MFA = state

@@ -30,10 +30,25 @@ func (s *Server) graph(h graphHandler) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		if err := s.checkGraphAudience(c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := h(w, r, c); err != nil {
 			s.writeError(w, r, err)
 		}
 	}
+}
+
+// checkGraphAudience refuses tokens issued for another resource (the ARM audience, which
+// authenticate also accepts): as in Entra, a token is good for the one API it names.
+func (s *Server) checkGraphAudience(c Caller) error {
+	if token.NormalizeAudience(c.Claims.Audience) == token.NormalizeAudience(s.graphAudience()) {
+		return nil
+	}
+	return errs.E("httpapi.checkGraphAudience", errs.Unauthenticated, errs.Code("InvalidAuthenticationToken"), fmt.Sprintf(
+		"Access token validation failure. Invalid audience: the token is for '%s'; request one for '%s' (scope '%s/.default').",
+		truncate(c.Claims.Audience, 128), s.graphAudience(), s.graphAudience()))
 }
 
 // authorizeRead lets any enabled user of the tenant read the directory, as Entra's default

@@ -26,12 +26,12 @@ const (
 func (s *Server) createTAP(w http.ResponseWriter, r *http.Request, c Caller) error {
 	const op = "httpapi.createTAP"
 	ctx := r.Context()
-	var body tapCreate
-	if err := readGraphJSON(r, &body); err != nil {
-		return err
-	}
 	u, err := s.authMethodsTarget(r, c)
 	if err != nil {
+		return err
+	}
+	var body tapCreate
+	if err := readGraphJSON(r, &body); err != nil {
 		return err
 	}
 	now := s.now()

@@ -15,10 +15,14 @@ func TestGraphUsersRead(t *testing.T) {
 	alice := "/v1.0/users/" + f.alice.ID
 	expired := f.userClaims(f.alice)
 	expired.IssuedAt, expired.Expires = time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour)
+	otherAudience := f.userClaims(f.alice)
+	otherAudience.Audience = "https://graph.microsoft.com"
 	f.run(t, []graphCase{
 		{name: "fail/no-token", method: "GET", path: "/v1.0/users", status: 401, code: codeAuth},
 		{name: "fail/garbage-token", method: "GET", path: "/v1.0/users", tok: "not.a.jwt", status: 401, code: codeAuth},
 		{name: "fail/expired-token", method: "GET", path: "/v1.0/users", tok: f.sign(t, expired), status: 401, code: codeAuth},
+		{name: "fail/arm-audience", method: "GET", path: "/v1.0/users", tok: f.armTokenFor(t, f.admin), status: 401, code: codeAuth},
+		{name: "fail/foreign-audience", method: "GET", path: "/v1.0/me", tok: f.sign(t, otherAudience), status: 401, code: codeAuth},
 		{name: "fail/app-without-role", method: "GET", path: "/v1.0/users", tok: f.plainAppTok, status: 403, code: codeDenied},
 		{name: "fail/get-app-without-role", method: "GET", path: alice, tok: f.plainAppTok, status: 403, code: codeDenied},
 		{name: "fail/other-tenant-get", method: "GET", path: alice, tok: f.otherTok, status: 404, code: codeNotFound},
