@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -73,9 +74,15 @@ func Execute(root *cobra.Command) int {
 // Run executes one latch command in-process, as if "latch args..." had been typed, reading
 // stdin and writing stdout and stderr, and returns its exit status. env replaces the process
 // environment entirely: LATCH_CONFIG_DIR (or HOME) chooses the state directory, LATCH_OUTPUT
-// the default output format, LATCH_BROWSER the browser command. It never touches os.Args,
-// os.Stdout or the process environment, so tests may call it concurrently with different
-// configuration directories.
+// the default output format, LATCH_BROWSER the browser command (its words, then the URL).
+// It never touches os.Args, os.Stdout or the process environment, so tests may call it
+// concurrently with different configuration directories. Cancelling ctx stops a login that
+// waits for the browser or for a device code.
+//
+// For "login --use-device-code" the server's message ("… enter the code XXXX to
+// authenticate.") is written to stderr before polling starts, so a test can pass a pipe as
+// stderr, read the code, and approve it while Run waits. For the browser flow, see
+// WithBrowser.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env map[string]string) int {
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -112,6 +119,10 @@ func (a *app) browser(ctx context.Context) BrowserFunc {
 	if cmd := strings.Fields(a.getenv("LATCH_BROWSER")); len(cmd) > 0 {
 		return commandBrowser(cmd)
 	}
+	if runtime.GOOS == "darwin" && a.processEnv {
+		return commandBrowser([]string{"open"})
+	}
+	// Without a display, xdg-open would start a text browser in this terminal.
 	if p, err := exec.LookPath("xdg-open"); err == nil && a.getenv("DISPLAY")+a.getenv("WAYLAND_DISPLAY") != "" {
 		return commandBrowser([]string{p})
 	}
@@ -138,11 +149,12 @@ func (a *app) configDir() (string, error) {
 		return d, nil
 	}
 	home := a.getenv("HOME")
+	if home == "" && a.processEnv {
+		home, _ = os.UserHomeDir()
+	}
 	if home == "" {
-		var err error
-		if home, err = os.UserHomeDir(); err != nil {
-			return "", failf("cannot find the home directory; set LATCH_CONFIG_DIR")
-		}
+		// Run's environment has neither: never fall back to the real home directory there.
+		return "", failf("cannot find the home directory; set LATCH_CONFIG_DIR")
 	}
 	return filepath.Join(home, ".latch"), nil
 }

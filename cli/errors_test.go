@@ -125,3 +125,28 @@ func TestNotLoggedIn(t *testing.T) {
 		t.Errorf("account list when logged out: %+v", res)
 	}
 }
+
+func TestAddedCommandsIgnoreOutputSettings(t *testing.T) {
+	a := newApp(nil, &bytes.Buffer{}, &bytes.Buffer{}, func(k string) string {
+		return map[string]string{"LATCH_OUTPUT": "xml", "LATCH_CONFIG_DIR": t.TempDir()}[k]
+	})
+	root := newRoot(a)
+	ran := false
+	root.AddCommand(&cobra.Command{Use: "serve", RunE: func(*cobra.Command, []string) error { ran = true; return nil }})
+	root.SetArgs([]string{"serve"})
+	if code := execute(context.Background(), root); code != 0 || !ran {
+		t.Errorf("serve with a bad LATCH_OUTPUT: exit %d, ran %v", code, ran)
+	}
+}
+
+func TestOnlyShowErrors(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	mustRun(t, h, "ad", "sp", "create", "--id", "ce6ff14a-7fdc-4685-bbe0-f6afdfcfa8e0")
+	for flag, quiet := range map[string]bool{"--only-show-errors": true, "--verbose": false} {
+		res := h.run("ad", "sp", "credential", "reset", "--id", "ce6ff14a-7fdc-4685-bbe0-f6afdfcfa8e0", flag)
+		if res.code != 0 || (res.stderr == "") != quiet {
+			t.Errorf("%s: exit %d, stderr %q", flag, res.code, res.stderr)
+		}
+	}
+}

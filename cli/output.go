@@ -26,7 +26,7 @@ func (a *app) defaultOutput() (string, error) {
 	}
 	dir, err := a.configDir()
 	if err != nil {
-		return "", err
+		return "json", nil // no home: no config.json either
 	}
 	c, err := loadSettings(dir)
 	if err != nil || c.Output == "" {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -18,7 +20,12 @@ Use 'latch login' to sign in to a Latch server, then 'latch -h' to see the comma
 The commands, flags and output follow the Azure CLI (az), so what you know from az works here.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return a.prepare() },
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Annotations[clientAnnotation] == "" {
+				return nil // serve, agent: commands added by the caller print no results
+			}
+			return a.prepare()
+		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetIn(a.stdin)
@@ -27,7 +34,24 @@ The commands, flags and output follow the Azure CLI (az), so what you know from 
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
 	a.globalFlags(root.PersistentFlags())
 	root.AddCommand(newLoginCommand(a), newLogoutCommand(a), newAccountCommand(a), newADCommand(a))
+	for _, c := range root.Commands() {
+		markClient(c)
+	}
 	return root
+}
+
+// clientAnnotation marks this package's commands, so that the output settings (and a broken
+// config.json) concern only them and never "latch serve".
+const clientAnnotation = "latch.client"
+
+func markClient(c *cobra.Command) {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[clientAnnotation] = "1"
+	for _, sub := range c.Commands() {
+		markClient(sub)
+	}
 }
 
 // globalFlags are the flags every az command takes.
@@ -64,7 +88,11 @@ func (a *app) prepare() error {
 // chosen format; nil prints nothing, as az does for commands without output.
 func (a *app) run(body func(ctx context.Context, cmd *cobra.Command) (any, error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		start := time.Now()
 		v, err := body(cmd.Context(), cmd)
+		if a.verbose {
+			fmt.Fprintf(a.stderr, "INFO: Command ran in %.3f seconds\n", time.Since(start).Seconds())
+		}
 		if err != nil {
 			return err
 		}
