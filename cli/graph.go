@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -16,6 +17,9 @@ type graph struct {
 	s     *session
 	base  string // {server}/v1.0/
 	token string
+	// retried is set once a refused token has been renewed, so a server that refuses every
+	// token costs one extra request, not a loop.
+	retried bool
 }
 
 // graph signs the command in to the directory API, refreshing the token when needed.
@@ -49,7 +53,26 @@ func (g *graph) url(path string, q url.Values) string {
 
 // do sends one request; out may be nil.
 func (g *graph) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	return g.s.c.call(ctx, method, g.url(path, q), g.token, in, out)
+	return g.call(ctx, method, g.url(path, q), in, out)
+}
+
+// call sends one request with the Graph token. When the server refuses a token that the
+// cache still thought valid (revoked, or the server's keys rotated), it gets a new one once
+// and retries: a 401 means the request was not carried out, so retrying is safe.
+func (g *graph) call(ctx context.Context, method, rawURL string, in, out any) error {
+	err := g.s.c.call(ctx, method, rawURL, g.token, in, out)
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || g.retried {
+		return err
+	}
+	g.retried = true
+	scope := scopeFor(graphResource(g.s.prof.Server))
+	t, terr := g.s.renewToken(ctx, scope, g.token)
+	if terr != nil {
+		return err
+	}
+	g.token = t.AccessToken
+	return g.s.c.call(ctx, method, rawURL, g.token, in, out)
 }
 
 // get reads one object; a 404 becomes exit status 3, as az's "show" commands do.
@@ -71,7 +94,7 @@ func (g *graph) list(ctx context.Context, path string, q url.Values, firstPageOn
 			Value    []any  `json:"value"`
 			NextLink string `json:"@odata.nextLink"`
 		}
-		if err := g.s.c.call(ctx, http.MethodGet, next, g.token, nil, &page); err != nil {
+		if err := g.call(ctx, http.MethodGet, next, nil, &page); err != nil {
 			return nil, false, err
 		}
 		items = append(items, page.Value...)

@@ -66,6 +66,25 @@ func (s *session) accessToken(ctx context.Context, scope string) (cachedToken, e
 	return t, saveTokens(s.dir, cache)
 }
 
+// renewToken drops a cached token the server refused and gets a new one, unless another
+// command already replaced it.
+func (s *session) renewToken(ctx context.Context, scope, refused string) (cachedToken, error) {
+	unlock, err := lockState(s.dir)
+	if err != nil {
+		return cachedToken{}, err
+	}
+	cache, err := loadTokens(s.dir)
+	if err == nil && cache.AccessTokens[cacheKey(s.prof.Tenant, scope)].AccessToken == refused {
+		delete(cache.AccessTokens, cacheKey(s.prof.Tenant, scope))
+		err = saveTokens(s.dir, cache)
+	}
+	unlock()
+	if err != nil {
+		return cachedToken{}, err
+	}
+	return s.accessToken(ctx, scope)
+}
+
 // acquire asks the token service for a token for scope.
 func (s *session) acquire(ctx context.Context, cache *tokenCache, scope string) (*tokenResponse, error) {
 	form := url.Values{"client_id": {cliClientID}}

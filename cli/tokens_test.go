@@ -110,3 +110,28 @@ func TestConcurrentRefreshUsesTheTokenOnce(t *testing.T) {
 		t.Errorf("grants = %v, want one device code and one refresh", g)
 	}
 }
+
+// TestRefusedTokenIsRenewedOnce: the server forgets a token the cache still holds; the
+// command gets a new one and succeeds.
+func TestRefusedTokenIsRenewedOnce(t *testing.T) {
+	h := newHarness(t)
+	h.login()
+	mustRun(t, h, "ad", "user", "list")
+	h.idp.mu.Lock()
+	for tok, aud := range h.idp.access {
+		if aud == graphResource(h.idp.url()) {
+			delete(h.idp.access, tok)
+		}
+	}
+	h.idp.mu.Unlock()
+	if out := mustRun(t, h, "ad", "user", "list"); out != "[]\n" {
+		t.Errorf("list after renewal = %q", out)
+	}
+	h.idp.refreshError = "invalid_grant"
+	h.idp.mu.Lock()
+	h.idp.access = map[string]string{}
+	h.idp.mu.Unlock()
+	if r := h.run("ad", "user", "list"); r.code != 1 || !strings.Contains(r.stderr, "(InvalidAuthenticationToken)") {
+		t.Errorf("when renewal fails the server's refusal is shown: %+v", r)
+	}
+}
