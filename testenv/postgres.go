@@ -35,10 +35,9 @@ type postgresServer struct {
 }
 
 var shared struct {
-	mu    sync.Mutex
-	srv   *postgresServer
-	err   error
-	tried bool
+	mu  sync.Mutex
+	srv *postgresServer
+	err error // a failed start is not retried: every later test would fail the same way
 }
 
 // StartPostgres returns the URL of a new, empty database on a PostgreSQL server private to this
@@ -90,8 +89,7 @@ var errNoPostgres = errors.New("postgresql binaries not found")
 func sharedPostgres() (*postgresServer, error) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	if !shared.tried || (shared.srv == nil && shared.err == nil) {
-		shared.tried = true
+	if shared.srv == nil && shared.err == nil {
 		shared.srv, shared.err = startPostgres()
 	}
 	return shared.srv, shared.err

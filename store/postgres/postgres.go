@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -82,7 +83,7 @@ func OpenDB(ctx context.Context, url string) (*sql.DB, error) {
 }
 
 func newConnector(url string) (driver.Connector, error) {
-	cfg, err := pgxConfig(url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"net"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/store/postgres"
@@ -86,3 +89,29 @@ func TestOpenFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicasStartTogether: replicas opening one empty database at once migrate it once; none
+// fails on another's half-made schema.
+func TestReplicasStartTogether(t *testing.T) {
+	url := testenv.StartPostgres(t)
+	errc := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := postgres.Open(t.Context(), url)
+			if err == nil {
+				err = s.CreateTenant(t.Context(), directory.Tenant{ID: newTenantID()})
+				s.Close()
+			}
+			errc <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var tenantSeq atomic.Int64
+
+func newTenantID() string { return "tenant-" + strconv.FormatInt(tenantSeq.Add(1), 10) }

@@ -94,12 +94,14 @@ func dsn(path string, memory bool) string {
 		// possibly the last ones on a power cut, and saves an fsync per commit.
 		q.Add("_pragma", "synchronous(NORMAL)")
 	}
-	prefix := "file:"
-	if strings.HasPrefix(path, "file:") {
-		prefix = ""
+	if memory {
+		return "file::memory:?" + q.Encode()
 	}
-	return prefix + path + "?" + q.Encode()
+	return "file:" + uriPath.Replace(path) + "?" + q.Encode()
 }
+
+// uriPath escapes what would end the path part of an SQLite URI filename.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 func classify(err error) sqlstore.Class {
 	var e *sqlite.Error

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,4 +79,32 @@ func notADatabase(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestConnectionSettings checks the pragmas the store's correctness rests on, on every
+// connection the pool hands out, not only the first.
+func TestConnectionSettings(t *testing.T) {
+	db, err := sqlite.OpenDB(filepath.Join(t.TempDir(), "settings.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		if conns[i], err = db.Conn(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+	}
+	for i, c := range conns {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1"} {
+			var got string
+			if err := c.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("connection %d: %s = %s, want %s", i, pragma, got, want)
+			}
+		}
+	}
 }
