@@ -12,6 +12,10 @@
 // account, subscriptions) and tokens.json (refresh token, access tokens, a service principal's
 // secret). Both are written 0600 in a 0700 directory, atomically (temporary file and rename),
 // under a file lock so that concurrent commands do not replay a rotated refresh token.
+// config.json, which people write, may set the default output ({"output":"table"}).
+//
+// Only this package's commands read the output settings; commands the caller adds to the
+// root (serve, agent) are left alone apart from error printing and exit statuses.
 //
 // Run executes one command in-process for tests; WithBrowser lets a test drive the browser
 // sign-in.

@@ -147,9 +147,7 @@ func (a *app) browserLogin(ctx context.Context, c *client, ep *endpoints, scope 
 	srv := &http.Server{Handler: ar.callbackHandler(done), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	if err := a.openSignInPage(ctx, ep, ar.url()); err != nil {
-		return nil, "", err
-	}
+	a.openSignInPage(ctx, ep, ar.url())
 	var res callbackResult
 	select {
 	case <-ctx.Done():
@@ -171,13 +169,13 @@ func (a *app) browserLogin(ctx context.Context, c *client, ep *endpoints, scope 
 }
 
 // openSignInPage opens the browser, or prints the URL when there is none, in az's words.
-func (a *app) openSignInPage(ctx context.Context, ep *endpoints, authURL string) error {
+// The printed URL is shown even with --only-show-errors: without it the login cannot finish.
+func (a *app) openSignInPage(ctx context.Context, ep *endpoints, authURL string) {
 	open := a.browser(ctx)
 	if open != nil && open(ctx, authURL) == nil {
 		a.warn("A web browser has been opened at %s. Please continue the login in the web browser. If no web browser is available or if the web browser fails to open, use device code flow with `latch login --use-device-code`.", ep.AuthorizationEndpoint)
-		return nil
+		return
 	}
 	io.WriteString(a.stderr, "To sign in, open this page in a web browser on this computer:\n"+authURL+
 		"\nIf no web browser is available, use device code flow with `latch login --use-device-code`.\n")
-	return nil
 }
