@@ -18,8 +18,8 @@ func newRoot(a *app) *cobra.Command {
 
 Use 'latch login' to sign in to a Latch server, then 'latch -h' to see the command groups.
 The commands, flags and output follow the Azure CLI (az), so what you know from az works here.`,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Annotations[clientAnnotation] == "" {
 				return nil // serve, agent: commands added by the caller print no results
