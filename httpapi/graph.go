@@ -16,6 +16,11 @@ func (s *Server) graphRoutes(mux *http.ServeMux) {
 	s.graphAppRoutes(mux)
 	s.graphRoleRoutes(mux)
 	mux.HandleFunc("POST /v1.0/directoryObjects/getByIds", s.graph(s.getByIds))
+	mux.HandleFunc("GET /v1.0/directoryObjects/{id}", s.graph(s.getDirectoryObject))
+	for _, coll := range []string{"users", "groups", "servicePrincipals", "directoryObjects"} {
+		mux.HandleFunc("POST /v1.0/"+coll+"/{id}/getMemberGroups", s.graph(s.getMemberGroups(coll)))
+		mux.HandleFunc("POST /v1.0/"+coll+"/{id}/checkMemberGroups", s.graph(s.checkMemberGroups(coll)))
+	}
 }
 
 func (s *Server) graphUserRoutes(mux *http.ServeMux) {
@@ -68,6 +73,7 @@ func (s *Server) graphAppRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1.0/servicePrincipals/{id}/memberOf", s.graph(s.memberOf("servicePrincipals", false, false)))
 	mux.HandleFunc("GET /v1.0/servicePrincipals/{id}/transitiveMemberOf", s.graph(s.memberOf("servicePrincipals", true, false)))
 	mux.HandleFunc("POST /v1.0/applications", s.graph(s.createApplication))
+	mux.HandleFunc("PATCH /v1.0/applications/{id}", s.graph(s.updateApplication))
 }
 
 func (s *Server) graphRoleRoutes(mux *http.ServeMux) {

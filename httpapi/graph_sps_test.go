@@ -55,6 +55,18 @@ func TestGraphApplicationsAndServicePrincipals(t *testing.T) {
 		{name: "fail/patch-sp-plain-user", method: "PATCH", path: "/v1.0/servicePrincipals/" + id, tok: f.aliceTok, body: `{"accountEnabled":false}`, status: 403, code: codeDenied},
 		{name: "fail/patch-sp-unknown-field", method: "PATCH", path: "/v1.0/servicePrincipals/" + id, tok: f.adminTok, body: `{"appRoles":[]}`, status: 400, code: codeBad},
 		{name: "ok/patch-sp", method: "PATCH", path: "/v1.0/servicePrincipals/" + id, tok: appAdminTok, body: `{"displayName":"deployer"}`, status: 204},
+		{name: "fail/patch-app-plain-user", method: "PATCH", path: "/v1.0/applications/" + id, tok: f.aliceTok, body: `{"displayName":"x"}`, status: 403, code: codeDenied},
+		{name: "fail/patch-app-other-tenant", method: "PATCH", path: "/v1.0/applications/" + id, tok: f.otherTok, body: `{"displayName":"x"}`, status: 404, code: codeNotFound},
+		{name: "fail/patch-app-bad-redirect", method: "PATCH", path: "/v1.0/applications/" + id, tok: f.adminTok, body: `{"publicClient":{"redirectUris":["http://example.test/"]}}`, status: 400, code: codeBad},
+		{name: "fail/patch-app-unknown-field", method: "PATCH", path: "/v1.0/applications/" + id, tok: f.adminTok, body: `{"api":{}}`, status: 400, code: codeBad},
+		{name: "ok/patch-app-public-client", method: "PATCH", path: "/v1.0/applications/" + id, tok: appAdminTok, body: `{"publicClient":{"redirectUris":["http://localhost:8400"]}}`, status: 204},
+		{name: "ok/patched-app", method: "GET", path: "/v1.0/applications/" + id, tok: f.aliceTok, status: 200, check: func(t *testing.T, m map[string]any) {
+			pc := m["publicClient"].(map[string]any)["redirectUris"].([]any)
+			web := m["web"].(map[string]any)["redirectUris"].([]any)
+			if m["displayName"] != "deployer" || len(pc) != 1 || pc[0] != "http://localhost:8400" || len(web) != 0 || m["isFallbackPublicClient"] != true {
+				t.Errorf("after PATCH %v", m)
+			}
+		}},
 		{name: "fail/delete-app-plain-user", method: "DELETE", path: "/v1.0/applications/" + id, tok: f.aliceTok, status: 403, code: codeDenied},
 		{name: "fail/delete-app-other-tenant", method: "DELETE", path: "/v1.0/applications/" + id, tok: f.otherTok, status: 404, code: codeNotFound},
 		{name: "ok/delete-app", method: "DELETE", path: "/v1.0/applications/" + id, tok: appAdminTok, status: 204},
