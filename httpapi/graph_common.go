@@ -175,11 +175,16 @@ func (s *Server) nextLink(r *http.Request, skip int) string {
 	return s.URL + r.URL.Path + "?" + v.Encode()
 }
 
-// writeGraphEntity answers one object with its @odata.context, honouring $select.
+// writeGraphEntity answers one object with its @odata.context, honouring $select on reads.
+// Query options on a create are ignored: refusing them after the object was made would
+// tell the client it failed when it did not.
 func (s *Server) writeGraphEntity(w http.ResponseWriter, r *http.Request, status int, entitySet string, obj map[string]any) error {
-	sel, err := parseSelectOnly(r, obj)
-	if err != nil {
-		return err
+	var sel []string
+	if r.Method == http.MethodGet {
+		var err error
+		if sel, err = parseSelectOnly(r, obj); err != nil {
+			return err
+		}
 	}
 	out := map[string]any{"@odata.context": s.odataContext(r, entitySet+"/$entity")}
 	for k, v := range project(obj, sel) {
