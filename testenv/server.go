@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -67,7 +68,8 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 	t.Cleanup(func() { s.Store.Close() })
 	tlsConf := s.startTLS(t)
 	s.bootstrap(t, opts)
-	srv := &http.Server{Handler: s.API.Handler(), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.API.Handler(), TLSConfig: tlsConf, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)} // refused handshakes are what some tests are about
 	go srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
