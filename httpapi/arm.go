@@ -60,6 +60,9 @@ func (s *Server) handleCloudEndpoints(w http.ResponseWriter, r *http.Request) {
 func (s *Server) withCaller(h func(http.ResponseWriter, *http.Request, Caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(r)
+		if err == nil {
+			err = s.requireAudience(c, s.armAudience())
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return

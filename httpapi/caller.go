@@ -96,3 +96,14 @@ func (s *Server) authorizeDirectory(ctx context.Context, c Caller, action string
 	}
 	return nil
 }
+
+// requireAudience refuses a token issued for another of this server's APIs: a token is good
+// for the one API it names, as in Entra.
+func (s *Server) requireAudience(c Caller, want string) error {
+	if token.NormalizeAudience(c.Claims.Audience) == token.NormalizeAudience(want) {
+		return nil
+	}
+	return errs.E("httpapi.requireAudience", errs.Unauthenticated, errs.Code("InvalidAuthenticationToken"), fmt.Sprintf(
+		"Access token validation failure. Invalid audience: the token is for '%s'; request one for '%s' (scope '%s/.default').",
+		truncate(c.Claims.Audience, 128), want, want))
+}

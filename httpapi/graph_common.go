@@ -42,14 +42,7 @@ func (s *Server) graph(h graphHandler) http.HandlerFunc {
 
 // checkGraphAudience refuses tokens issued for another resource (the ARM audience, which
 // authenticate also accepts): as in Entra, a token is good for the one API it names.
-func (s *Server) checkGraphAudience(c Caller) error {
-	if token.NormalizeAudience(c.Claims.Audience) == token.NormalizeAudience(s.graphAudience()) {
-		return nil
-	}
-	return errs.E("httpapi.checkGraphAudience", errs.Unauthenticated, errs.Code("InvalidAuthenticationToken"), fmt.Sprintf(
-		"Access token validation failure. Invalid audience: the token is for '%s'; request one for '%s' (scope '%s/.default').",
-		truncate(c.Claims.Audience, 128), s.graphAudience(), s.graphAudience()))
-}
+func (s *Server) checkGraphAudience(c Caller) error { return s.requireAudience(c, s.graphAudience()) }
 
 // authorizeRead lets any enabled user of the tenant read the directory, as Entra's default
 // user permissions do; an application needs a directory role allowing

@@ -358,6 +358,11 @@ func TestAPIRefusesTokens(t *testing.T) {
 	if st := get(t, srv, "/subscriptions?api-version=2022-12-01", good); st != 200 {
 		t.Errorf("ok/good-token: got %d", st)
 	}
+	_, m = tokenCall(t, srv, url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.Boot.Owner.AppID},
+		"client_secret": {srv.Boot.Owner.Secret}, "scope": {srv.GraphScope()}})
+	if st := get(t, srv, "/subscriptions?api-version=2022-12-01", m["access_token"].(string)); st != http.StatusUnauthorized {
+		t.Errorf("fail/graph-token-on-arm: got %d, want 401", st)
+	}
 	// An app whose account is disabled loses access at once, whatever its token says.
 	sp, _ := srv.Store.GetServicePrincipalByAppID(context.Background(), srv.TenantID, srv.Boot.Owner.AppID)
 	srv.Store.UpdateServicePrincipal(context.Background(), srv.TenantID, sp.ID, func(s directory.ServicePrincipal) (directory.ServicePrincipal, error) {
