@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -60,6 +61,11 @@ func Open(path string) (store.Store, error) {
 // OpenDB opens the *sql.DB that Open builds its store on, without migrating it.
 func OpenDB(path string) (*sql.DB, error) {
 	memory := path == ":memory:"
+	if !memory {
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
+	}
 	db, err := sql.Open("sqlite", dsn(path, memory))
 	if err != nil {
 		return nil, err
@@ -118,4 +124,18 @@ func classify(err error) sqlstore.Class {
 		return sqlstore.Unreachable
 	}
 	return sqlstore.Other
+}
+
+// createPrivate creates the database file readable by its owner only, before SQLite would
+// create it with the process umask: it holds signing keys and secret hashes. SQLite gives the
+// -wal and -shm files the same mode. An existing file is left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

@@ -108,3 +108,19 @@ func TestConnectionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "latch.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the database file has mode %v, want 0600", fi.Mode().Perm())
+	}
+}

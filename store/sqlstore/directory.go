@@ -54,7 +54,7 @@ var roleAssignments = docKind[directory.RoleAssignment]{
 	key: func(a directory.RoleAssignment) string {
 		return strings.ToLower(a.PrincipalID + "|" + a.RoleDefinitionID + "|" + a.DirectoryScopeID)
 	},
-	ref:   func(directory.RoleAssignment) string { return "" },
+	ref:   func(a directory.RoleAssignment) string { return a.PrincipalID },
 	stamp: func(*directory.RoleAssignment, int64, time.Time) {},
 	exists: func(a directory.RoleAssignment) string {
 		return fmt.Sprintf("The principal %s already has the directory role %s at scope %s.", a.PrincipalID, a.RoleDefinitionID, a.DirectoryScopeID)

@@ -18,10 +18,25 @@ func deleteMember[T any](ctx context.Context, s *Store, k docKind[T], op, tenant
 		if err := k.remove(ctx, c, op, tenantID, id); err != nil {
 			return err
 		}
+		if err := removeHeldBy(ctx, c, op, tenantID, id); err != nil {
+			return err
+		}
 		return removeFromGroups(ctx, c, op, tenantID, id)
 	})
 	if err != nil {
 		return s.d.wrap(op, err, "")
+	}
+	return nil
+}
+
+// removeHeldBy deletes what belongs to a deleted principal: its directory role assignments
+// (a later object reusing nothing of it must not inherit a role) and its Temporary Access
+// Passes. Both kinds keep the principal's id in ref.
+func removeHeldBy(ctx context.Context, c conn, op, tenantID, id string) error {
+	_, err := c.exec(ctx, `DELETE FROM docs WHERE tenant_id = ? AND ref = ? AND kind IN (?, ?)`,
+		tenantID, id, roleAssignments.name, passes.name)
+	if err != nil {
+		return c.d.wrap(op, err, "")
 	}
 	return nil
 }

@@ -169,6 +169,7 @@ var directoryOK = []Case{
 		must(t, s.CreateServicePrincipal(ctx(t), newSP(newID(), directory.LinuxVMSignInAppID)))
 	}},
 	{"ok/role-assignments", roleAssignmentsRoundTrip},
+	{"ok/delete-takes-roles-and-passes", deleteTakesRolesAndPasses},
 	{"ok/tap-crud", tapCRUD},
 }
 
@@ -342,5 +343,32 @@ func tapCRUD(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(list) != 1 || list[0].ID != b1.ID {
 		t.Fatalf("bob's passes: %+v", list)
+	}
+}
+
+// deleteTakesRolesAndPasses checks that a deleted user leaves no directory role and no pass
+// behind, and that nobody else's are touched.
+func deleteTakesRolesAndPasses(t *testing.T, s store.Store) {
+	tid := newID()
+	u, other := newUser(tid, "gone@contoso.test"), newUser(tid, "stays@contoso.test")
+	must(t, s.CreateUser(ctx(t), u))
+	must(t, s.CreateUser(ctx(t), other))
+	for _, p := range []string{u.ID, other.ID} {
+		must(t, s.CreateDirectoryRoleAssignment(ctx(t), directory.RoleAssignment{ID: newID(), TenantID: tid, PrincipalID: p,
+			RoleDefinitionID: directory.GlobalAdministrator.TemplateID, DirectoryScopeID: "/"}))
+		must(t, s.CreateTemporaryAccessPass(ctx(t), newTAP(tid, p)))
+	}
+	must(t, s.DeleteUser(ctx(t), tid, u.ID))
+	roles, err := s.ListDirectoryRoleAssignments(ctx(t), tid)
+	must(t, err)
+	if len(roles) != 1 || roles[0].PrincipalID != other.ID {
+		t.Fatalf("role assignments after the delete: %+v", roles)
+	}
+	for id, want := range map[string]int{u.ID: 0, other.ID: 1} {
+		passes, err := s.ListTemporaryAccessPasses(ctx(t), tid, id)
+		must(t, err)
+		if len(passes) != want {
+			t.Fatalf("%s has %d passes, want %d", id, len(passes), want)
+		}
 	}
 }
