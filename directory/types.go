@@ -18,6 +18,7 @@ type User struct {
 	UserPrincipalName string    `json:"userPrincipalName"` // name@domain, unique per tenant, case-insensitive
 	DisplayName       string    `json:"displayName"`
 	Mail              string    `json:"mail,omitempty"`
+	MailNickname      string    `json:"mailNickname,omitempty"` // "" means the UPN's local part
 	AccountEnabled    bool      `json:"accountEnabled"`
 	Password          Password  `json:"password"`
 	MFA               MFAState  `json:"mfa"` // per-user MFA (strongAuthenticationRequirements)

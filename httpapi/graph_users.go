@@ -21,6 +21,9 @@ const (
 // userJSON is Graph's user resource. The password hash never leaves the store.
 func userJSON(u directory.User) map[string]any {
 	local, _, _ := strings.Cut(u.UserPrincipalName, "@")
+	if u.MailNickname != "" {
+		local = u.MailNickname
+	}
 	return map[string]any{
 		"@odata.type":       "#microsoft.graph.user",
 		"id":                u.ID,
@@ -167,7 +170,7 @@ func (s *Server) newUserFrom(ctx context.Context, c Caller, body userCreate) (di
 		return directory.User{}, err
 	}
 	u := directory.User{ID: newID(), TenantID: c.TenantID, UserPrincipalName: strings.TrimSpace(body.UserPrincipalName),
-		DisplayName: body.DisplayName, Mail: body.Mail, AccountEnabled: *body.AccountEnabled}
+		DisplayName: body.DisplayName, Mail: body.Mail, MailNickname: body.MailNickname, AccountEnabled: *body.AccountEnabled}
 	if err := u.Validate(tenant.DefaultDomain); err != nil {
 		return u, asGraphError(op, "", err)
 	}

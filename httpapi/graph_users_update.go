@@ -81,6 +81,9 @@ func (p userPatch) apply(u *directory.User, pw *directory.Password) {
 	if p.Mail != nil {
 		u.Mail = *p.Mail
 	}
+	if p.MailNickname != nil {
+		u.MailNickname = *p.MailNickname
+	}
 	if pw != nil {
 		u.Password = *pw
 	}
