@@ -24,6 +24,11 @@ import (
 type Store interface {
 	Close() error
 
+	// Resources and access control (see resource.go) and the people's authentication methods
+	// and sessions (see authmethods.go).
+	ResourceStore
+	AuthMethodStore
+
 	// Tenants and subscriptions.
 	CreateTenant(ctx context.Context, t directory.Tenant) error
 	GetTenant(ctx context.Context, id string) (directory.Tenant, error)
