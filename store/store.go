@@ -24,10 +24,8 @@ import (
 type Store interface {
 	Close() error
 
-	// Resources and access control (see resource.go) and the people's authentication methods
-	// and sessions (see authmethods.go).
+	// Resources and access control (see resource.go).
 	ResourceStore
-	AuthMethodStore
 
 	// Tenants and subscriptions.
 	CreateTenant(ctx context.Context, t directory.Tenant) error
