@@ -122,11 +122,27 @@ func checkSegment(seg string) string {
 		return "it is not valid UTF-8"
 	}
 	for _, r := range seg {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) || strings.ContainsRune(`\?#%*<>&:"|`, r) {
+		if !nameRune(r) {
 			return "it contains a character ARM does not allow in names"
 		}
 	}
 	return ""
+}
+
+// forbiddenASCII marks the ASCII characters names may not contain: controls, space, and the
+// characters that mean something in URLs, paths or patterns.
+var forbiddenASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c <= ' ' || c == 0x7f || strings.IndexByte(`\?#%*<>&:"|`, byte(c)) >= 0
+	}
+	return t
+}()
+
+func nameRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return !forbiddenASCII[r]
+	}
+	return unicode.IsPrint(r) && !unicode.IsSpace(r)
 }
 
 func parseManagementGroup(segs []string) (Scope, string) {
@@ -137,7 +153,7 @@ func parseManagementGroup(segs []string) (Scope, string) {
 }
 
 func parseUnderSubscription(segs []string) (Scope, string) {
-	if !isGUID(segs[1]) {
+	if len(segs) < 2 || !isGUID(segs[1]) {
 		return Scope{}, "the subscription id must be a GUID"
 	}
 	path := "/" + segSubscriptions + "/" + strings.ToLower(segs[1])
