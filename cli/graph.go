@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,12 +11,8 @@ import (
 
 // graph calls the Graph-shaped directory API with a token for it.
 type graph struct {
-	s     *session
-	base  string // {server}/v1.0/
-	token string
-	// retried is set once a refused token has been renewed, so a server that refuses every
-	// token costs one extra request, not a loop.
-	retried bool
+	*bearer
+	base string // {server}/v1.0/
 }
 
 // graph signs the command in to the directory API, refreshing the token when needed.
@@ -28,51 +21,24 @@ func (a *app) graph(ctx context.Context) (*graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.accessToken(ctx, scopeFor(graphResource(s.prof.Server)))
+	b, err := s.bearer(ctx, graphResource(s.prof.Server))
 	if err != nil {
 		return nil, err
 	}
-	return &graph{s: s, base: s.prof.Server + "/v1.0/", token: t.AccessToken}, nil
+	return &graph{bearer: b, base: s.prof.Server + "/v1.0/"}, nil
 }
 
-// url joins the API base, an already escaped path and a query. Graph wants "$filter" with
-// a literal dollar and spaces as %20, which url.Values.Encode would not give.
+// url joins the API base, an already escaped path and a query.
 func (g *graph) url(path string, q url.Values) string {
-	u := g.base + path
 	if len(q) == 0 {
-		return u
+		return g.base + path
 	}
-	parts := make([]string, 0, len(q))
-	for _, k := range slices.Sorted(maps.Keys(q)) {
-		for _, v := range q[k] {
-			parts = append(parts, k+"="+strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
-		}
-	}
-	return u + "?" + strings.Join(parts, "&")
+	return g.base + path + "?" + encodeQuery(q)
 }
 
 // do sends one request; out may be nil.
 func (g *graph) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	return g.call(ctx, method, g.url(path, q), in, out)
-}
-
-// call sends one request with the Graph token. When the server refuses a token that the
-// cache still thought valid (revoked, or the server's keys rotated), it gets a new one once
-// and retries: a 401 means the request was not carried out, so retrying is safe.
-func (g *graph) call(ctx context.Context, method, rawURL string, in, out any) error {
-	err := g.s.c.call(ctx, method, rawURL, g.token, in, out)
-	var ae *apiError
-	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || g.retried {
-		return err
-	}
-	g.retried = true
-	scope := scopeFor(graphResource(g.s.prof.Server))
-	t, terr := g.s.renewToken(ctx, scope, g.token)
-	if terr != nil {
-		return err
-	}
-	g.token = t.AccessToken
-	return g.s.c.call(ctx, method, rawURL, g.token, in, out)
 }
 
 // get reads one object; a 404 becomes exit status 3, as az's "show" commands do.

@@ -117,17 +117,27 @@ func redactURL(u *url.URL) string {
 // call sends a JSON request to the ARM- or Graph-shaped API with a bearer token and decodes
 // a JSON answer into out (when out is not nil). Error answers come back as *apiError.
 func (c *client) call(ctx context.Context, method, rawURL, token string, in, out any) error {
+	resp, respBody, err := c.send(ctx, method, rawURL, token, in)
+	if err != nil {
+		return err
+	}
+	return decodeAnswer(resp, respBody, out)
+}
+
+// send is call without the decoding, for callers that need the answer's status and headers
+// (long-running operations). A non-2xx answer is an *apiError.
+func (c *client) send(ctx context.Context, method, rawURL, token string, in any) (*http.Response, []byte, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
 	if err != nil {
-		return failf("invalid request URL %s: %v", rawURL, err)
+		return nil, nil, failf("invalid request URL %s: %v", rawURL, err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -135,16 +145,21 @@ func (c *client) call(ctx context.Context, method, rawURL, token string, in, out
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, respBody, err := c.do(req)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return c.apiErrorFrom(resp, respBody)
+		return resp, respBody, c.apiErrorFrom(resp, respBody)
 	}
-	if out == nil || len(bytes.TrimSpace(respBody)) == 0 {
+	return resp, respBody, nil
+}
+
+// decodeAnswer decodes a JSON answer into out; an empty body leaves out alone.
+func decodeAnswer(resp *http.Response, body []byte, out any) error {
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(respBody, out); err != nil {
-		return failf("the server's answer to %s %s is not the JSON expected: %v", method, req.URL.Path, err)
+	if err := json.Unmarshal(body, out); err != nil {
+		return failf("the server's answer to %s %s is not the JSON expected: %v", resp.Request.Method, resp.Request.URL.Path, err)
 	}
 	return nil
 }
