@@ -18,17 +18,14 @@ var (
 	refRegexpsMu sync.Mutex
 )
 
-// referenceMatch turns a role pattern into an anchored, case-insensitive regular expression
-// in which each '*' is ".*" (newlines too) and everything else is literal.
+// referenceMatch matches through compileReference: the pattern becomes an anchored,
+// case-insensitive regular expression in which each '*' is ".*" (newlines too) and everything
+// else is literal.
 func referenceMatch(pattern, action string) bool {
 	refRegexpsMu.Lock()
 	re, ok := refRegexps[pattern]
 	if !ok {
-		parts := strings.Split(pattern, "*")
-		for i, p := range parts {
-			parts[i] = regexp.QuoteMeta(p)
-		}
-		re = regexp.MustCompile("(?is)^" + strings.Join(parts, ".*") + "$")
+		re = compileReference(pattern)
 		refRegexps[pattern] = re
 	}
 	refRegexpsMu.Unlock()
