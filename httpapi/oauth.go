@@ -43,7 +43,7 @@ func (a authority) endpoint(name string) string { return a.Base + "/" + name }
 func (s *Server) resolveAuthority(r *http.Request) (authority, error) {
 	ctx := r.Context()
 	if strings.HasPrefix(r.URL.Path, "/adfs/") {
-		t, err := s.Store.GetTenant(ctx, s.HomeTenantID)
+		t, err := s.tenant(ctx, s.HomeTenantID)
 		if err != nil {
 			return authority{}, err
 		}
@@ -63,10 +63,10 @@ func (s *Server) lookupTenant(ctx context.Context, seg string) (directory.Tenant
 	const op = "httpapi.lookupTenant"
 	switch strings.ToLower(seg) {
 	case "organizations", "common", "consumers":
-		return s.Store.GetTenant(ctx, s.HomeTenantID)
+		return s.tenant(ctx, s.HomeTenantID)
 	}
 	if directory.IsGUID(seg) {
-		t, err := s.Store.GetTenant(ctx, strings.ToLower(seg))
+		t, err := s.tenant(ctx, strings.ToLower(seg))
 		if err == nil || !errs.Is(err, errs.NotFound) {
 			return t, err
 		}

@@ -77,7 +77,9 @@ func (s *Server) findClient(ctx context.Context, a authority, id string) (direct
 	if id == "" || len(id) > 256 {
 		return directory.ServicePrincipal{}, oauthErr(op, errs.Invalid, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'client_id'.")
 	}
-	sp, err := s.Store.GetServicePrincipalByAppID(ctx, a.Tenant.ID, id)
+	sp, err := s.clients.get(a.Tenant.ID+"|"+strings.ToLower(id), s.now(), clientTTL, func() (directory.ServicePrincipal, error) {
+		return s.Store.GetServicePrincipalByAppID(ctx, a.Tenant.ID, id)
+	})
 	if errs.Is(err, errs.NotFound) || err == nil && sp.Type == directory.SPManagedIdentity {
 		return sp, oauthErr(op, errs.Unauthenticated, "invalid_client",
 			"AADSTS700016: Application with identifier '"+truncate(id, 64)+"' was not found in the directory '"+a.Tenant.DefaultDomain+"'.")

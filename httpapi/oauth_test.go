@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/testenv"
@@ -371,5 +372,30 @@ func TestAPIRefusesTokens(t *testing.T) {
 	})
 	if st := get(t, srv, "/subscriptions?api-version=2022-12-01", good); st != http.StatusUnauthorized {
 		t.Errorf("fail/disabled-app: got %d, want 401", st)
+	}
+}
+
+// TestDisabledClientRefusedAfterCache: the token endpoint caches clients for a moment, so a
+// disabled app must be refused once that moment has passed.
+func TestDisabledClientRefusedAfterCache(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := testenv.StartServer(t, testenv.ServerOptions{Now: clock})
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.Boot.Owner.AppID},
+		"client_secret": {srv.Boot.Owner.Secret}, "scope": {srv.ARMScope()}}
+	if st, _ := tokenCall(t, srv, form); st != 200 {
+		t.Fatalf("ok/before: %d", st)
+	}
+	sp, _ := srv.Store.GetServicePrincipalByAppID(context.Background(), srv.TenantID, srv.Boot.Owner.AppID)
+	srv.Store.UpdateServicePrincipal(context.Background(), srv.TenantID, sp.ID, func(s directory.ServicePrincipal) (directory.ServicePrincipal, error) {
+		s.AccountEnabled = false
+		return s, nil
+	})
+	mu.Lock()
+	now = now.Add(3 * time.Second)
+	mu.Unlock()
+	if st, m := tokenCall(t, srv, form); st != 401 || m["error"] != "unauthorized_client" {
+		t.Fatalf("fail/disabled: %d %v", st, m["error"])
 	}
 }

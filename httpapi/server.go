@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchsh/latch/authn"
+	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/metrics"
 	"github.com/latchsh/latch/store"
@@ -27,6 +28,21 @@ type Server struct {
 	URL string
 	// HomeTenantID is the tenant the /adfs authority and "organizations"/"common" stand for.
 	HomeTenantID string
+
+	tenants ttlCache[directory.Tenant]           // by id
+	clients ttlCache[directory.ServicePrincipal] // by tenant id and lower-case appId
+}
+
+// How long the token endpoint trusts what it read of a tenant and of a client. A disabled
+// client or a removed secret takes at most clientTTL to be refused by every replica.
+const (
+	tenantTTL = 5 * time.Second
+	clientTTL = 2 * time.Second
+)
+
+// tenant reads a tenant through the cache.
+func (s *Server) tenant(ctx context.Context, id string) (directory.Tenant, error) {
+	return s.tenants.get(id, s.now(), tenantTTL, func() (directory.Tenant, error) { return s.Store.GetTenant(ctx, id) })
 }
 
 // Audiences for the server's own APIs, as az and the SDKs name them.
