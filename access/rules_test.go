@@ -41,7 +41,7 @@ func TestValidateAssignment(t *testing.T) {
 	}
 	existing := []RoleAssignment{{ID: "0d0d0d0d-0000-4000-8000-000000000000", Scope: strings.ToUpper(rgScope),
 		RoleDefinitionID: "/subscriptions/" + sub1 + "/providers/Microsoft.Authorization/roleDefinitions/" + VMUserLoginRoleID,
-		PrincipalID: strings.ToUpper(alice), PrincipalType: PrincipalUser}}
+		PrincipalID:      strings.ToUpper(alice), PrincipalType: PrincipalUser}}
 
 	for _, tc := range []struct {
 		name       string
@@ -141,7 +141,9 @@ func checkRefusal(t *testing.T, err error, name string, kind errs.Kind, code err
 }
 
 func TestValidateRoleDefinition(t *testing.T) {
-	perm := func(p Permission) func(*RoleDefinition) { return func(d *RoleDefinition) { d.Permissions = []Permission{p} } }
+	perm := func(p Permission) func(*RoleDefinition) {
+		return func(d *RoleDefinition) { d.Permissions = []Permission{p} }
+	}
 	scopes := func(s ...string) func(*RoleDefinition) { return func(d *RoleDefinition) { d.AssignableScopes = s } }
 	mg2 := "/providers/Microsoft.Management/managementGroups/mg2"
 	for _, tc := range []struct {
