@@ -19,6 +19,8 @@
 //   - ValidateAssignment and ValidateRoleDefinition apply ARM's rules for writes, with ARM's
 //     error codes carried as errs.Code, so an adapter can answer exactly as ARM would.
 //
+// Everything here is a pure function of its arguments: safe for concurrent use, nothing cached.
+//
 // What it must not do: speak HTTP or SQL, hold a store, or look anything up. Callers supply the
 // assignments, the role definitions and the management-group hierarchy; this package imports
 // only the standard library and errs, so the control plane and the machine agent make the same

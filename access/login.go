@@ -10,6 +10,7 @@ const (
 	LoginAdministrator
 )
 
+// String is "none", "user" or "administrator".
 func (l LoginLevel) String() string {
 	switch l {
 	case LoginUser:

@@ -184,13 +184,23 @@ func checkAssignableAt(op string, scope Scope, role RoleDefinition, ancestors []
 		}
 		return errs.E(op, errs.Invalid, CodeInvalidCreateRoleAssignment, msg)
 	}
-	for _, s := range role.AssignableScopes {
-		if as, err := ParseScope(s); err == nil && as.AppliesTo(scope, ancestors) {
-			return nil
-		}
+	if role.AssignableAt(scope, ancestors) {
+		return nil
 	}
 	return errs.E(op, errs.Invalid, CodeInvalidRoleAssignmentScope, fmt.Sprintf(
 		"The role %q cannot be assigned at %s: that scope is outside the role's assignable scopes.", role.RoleName, scope))
+}
+
+// AssignableAt reports whether the role may be assigned at scope: some entry of its
+// assignableScopes is scope or above it (ancestors as in Request.Ancestors). ARM lists at a
+// scope only the roles assignable there. Unparseable entries count for nothing.
+func (d RoleDefinition) AssignableAt(scope Scope, ancestors []Scope) bool {
+	for _, s := range d.AssignableScopes {
+		if as, err := ParseScope(s); err == nil && as.AppliesTo(scope, ancestors) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkAgainstExisting refuses changing who, what or where of an existing assignment id, and a

@@ -220,3 +220,24 @@ func TestErrRoleDefinitionNotFound(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestAssignableAt(t *testing.T) {
+	role := customRole(func(d *RoleDefinition) { d.AssignableScopes = []string{"not a scope", mgScope, rgScope} })
+	for _, tc := range []struct {
+		name, scope string
+		ancestors   []Scope
+	}{
+		{name: "fail/subscription-above-rg", scope: subScope},
+		{name: "fail/below-management-group-without-hierarchy", scope: "/subscriptions/" + sub2},
+		{name: "fail/root", scope: "/", ancestors: []Scope{MustParseScope(mgScope)}},
+		{name: "ok/rg", scope: rgScope},
+		{name: "ok/vm-in-rg", scope: vmScope},
+		{name: "ok/below-management-group", scope: "/subscriptions/" + sub2, ancestors: []Scope{MustParseScope(mgScope)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := role.AssignableAt(MustParseScope(tc.scope), tc.ancestors); got != strings.HasPrefix(tc.name, "ok/") {
+				t.Fatalf("AssignableAt = %v", got)
+			}
+		})
+	}
+}

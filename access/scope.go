@@ -23,6 +23,7 @@ const (
 
 var scopeKindNames = [...]string{"none", "root", "management group", "subscription", "resource group", "resource"}
 
+// String names the kind in words, for messages.
 func (k ScopeKind) String() string {
 	if int(k) < len(scopeKindNames) {
 		return scopeKindNames[k]
