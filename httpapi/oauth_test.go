@@ -395,7 +395,7 @@ func TestDisabledClientRefusedAfterCache(t *testing.T) {
 	mu.Lock()
 	now = now.Add(3 * time.Second)
 	mu.Unlock()
-	if st, m := tokenCall(t, srv, form); st != 401 || m["error"] != "unauthorized_client" {
+	if st, m := tokenCall(t, srv, form); st != 400 || m["error"] != "unauthorized_client" {
 		t.Fatalf("fail/disabled: %d %v", st, m["error"])
 	}
 }

@@ -14,6 +14,7 @@ import (
 // Store implements store.Store over a *sql.DB. Create it with New.
 type Store struct {
 	db  *sql.DB
+	p   *preparedDB
 	d   *Dialect
 	c   conn // the pool, for statements that need no transaction
 	now func() time.Time
@@ -32,7 +33,8 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // It fails with Unavailable when the database cannot be reached, and with Internal when a
 // migration fails or the database is newer than this program.
 func New(ctx context.Context, db *sql.DB, d *Dialect, opts ...Option) (*Store, error) {
-	s := &Store{db: db, d: d, c: conn{db, d}, now: time.Now}
+	p := newPreparedDB(db)
+	s := &Store{db: db, p: p, d: d, c: conn{p, d}, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -43,7 +45,10 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts ...Option) (*Store, e
 }
 
 // Close closes the database. Calls after Close fail with Unavailable.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.p.close()
+	return s.db.Close()
+}
 
 // querier is what *sql.DB and *sql.Tx share.
 type querier interface {
