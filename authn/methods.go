@@ -67,7 +67,10 @@ type AttemptCounter struct {
 	WindowStart time.Time `json:"windowStart"`
 	Failures    int       `json:"failures"`
 	LockedUntil time.Time `json:"lockedUntil,omitempty"`
-	Version     int64     `json:"version"`
+	// Expires is when the counter stops mattering (its window and any lock are over); the
+	// store may delete it from then on, which keeps attempt memory bounded.
+	Expires time.Time `json:"expires,omitempty"`
+	Version int64     `json:"version"`
 }
 
 // Session is a browser sign-in. ID is the hash of the cookie value. A session whose Pending is
