@@ -67,7 +67,7 @@ func NewRootCommand() *cobra.Command {
 // Execute runs root with the process's arguments and returns the exit status to pass to
 // os.Exit: 0 success, 1 failure, 2 usage error, 3 not found. Errors are already printed.
 func Execute(root *cobra.Command) int {
-	root.SetArgs(joinBoolValues(root, os.Args[1:]))
+	root.SetArgs(normaliseArgs(root, os.Args[1:]))
 	return execute(context.Background(), root)
 }
 
@@ -94,7 +94,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runApp runs args with a prepared app; tests use it to set the clock and the sleeper.
 func runApp(ctx context.Context, a *app, args []string) int {
 	root := newRoot(a)
-	root.SetArgs(joinBoolValues(root, args))
+	root.SetArgs(normaliseArgs(root, args))
 	return execute(ctx, root)
 }
 

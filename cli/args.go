@@ -75,3 +75,89 @@ func newGroup(use, short string, subs ...*cobra.Command) *cobra.Command {
 	cmd.AddCommand(subs...)
 	return cmd
 }
+
+// nargsAnnotation marks a flag that takes several space-separated values, as az's nargs='+'
+// and nargs='*' arguments do ("--tags a=b c=d", "--assign-identity" alone).
+const nargsAnnotation = "latch.nargs"
+
+// listValue is a flag value that collects every value given. Unlike pflag's string slices it
+// never splits on commas: a tag value may contain one.
+type listValue struct{ values *[]string }
+
+func (v listValue) String() string { return strings.Join(*v.values, " ") }
+func (v listValue) Type() string   { return "list" }
+
+// Set appends s; the empty string (a bare flag) adds nothing but still counts as given.
+func (v listValue) Set(s string) error {
+	if strings.TrimSpace(s) != "" {
+		*v.values = append(*v.values, s)
+	}
+	return nil
+}
+
+// listFlag adds a multi-valued flag. bare is the value of the flag given without values
+// ("" for none), as in "--assign-identity" meaning "[system]".
+func listFlag(cmd *cobra.Command, p *[]string, name, short, bare, usage string) {
+	f := cmd.Flags().VarPF(listValue{p}, name, short, usage)
+	f.NoOptDefVal = bare
+	if bare == "" {
+		f.NoOptDefVal = " " // pflag needs a non-empty marker to allow the bare flag
+	}
+	cmd.Flags().SetAnnotation(name, nargsAnnotation, []string{"1"})
+}
+
+// normaliseArgs rewrites az's spellings that pflag does not parse: boolean values as separate
+// words, and flags followed by several values.
+func normaliseArgs(root *cobra.Command, args []string) []string {
+	return spreadListValues(root, joinBoolValues(root, args))
+}
+
+// spreadListValues rewrites "--tags a=b c=d" into "--tags=a=b --tags=c=d" for the invoked
+// command's multi-valued flags: every following word up to the next flag is one value.
+func spreadListValues(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return args
+	}
+	multi := listFlagNames(cmd)
+	if len(multi) == 0 {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(out, args[i:]...)
+		}
+		if !multi[arg] {
+			out = append(out, arg)
+			continue
+		}
+		n := 0
+		for ; i+1 < len(args) && !looksLikeFlag(args[i+1]); n++ {
+			i++
+			out = append(out, arg+"="+args[i])
+		}
+		if n == 0 {
+			out = append(out, arg)
+		}
+	}
+	return out
+}
+
+func listFlagNames(cmd *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[nargsAnnotation]; ok {
+			names["--"+f.Name] = true
+			if f.Shorthand != "" {
+				names["-"+f.Shorthand] = true
+			}
+		}
+	})
+	return names
+}
+
+func looksLikeFlag(s string) bool {
+	return len(s) > 1 && s[0] == '-' && (s[1] < '0' || s[1] > '9')
+}

@@ -48,6 +48,9 @@ func (f *fakeIdP) graphHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *fakeGraph) route(method string, p []string, body map[string]any, filter, server string) (int, any) {
+	if len(p) == 2 && p[0] == "directoryObjects" && p[1] == "getByIds" && method == "POST" {
+		return 200, map[string]any{"value": g.byIDs(body["ids"])}
+	}
 	coll := g.objects[p[0]]
 	if coll == nil {
 		return 404, nil
@@ -178,4 +181,25 @@ func (g *fakeGraph) requestLog() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.requests...)
+}
+
+// odataTypes is the @odata.type of each collection's objects.
+var odataTypes = map[string]string{"users": "#microsoft.graph.user", "groups": "#microsoft.graph.group",
+	"servicePrincipals": "#microsoft.graph.servicePrincipal"}
+
+func (g *fakeGraph) byIDs(ids any) []any {
+	list, _ := ids.([]any)
+	out := []any{}
+	for coll, objs := range g.objects {
+		for _, id := range list {
+			if o := objs[id.(string)]; o != nil {
+				typed := map[string]any{"@odata.type": odataTypes[coll]}
+				for k, v := range o {
+					typed[k] = v
+				}
+				out = append(out, typed)
+			}
+		}
+	}
+	return out
 }

@@ -50,6 +50,7 @@ type fakeIdP struct {
 	badNonce      bool
 	authorizeHook func(q url.Values) // may change the redirect's query (state, iss)
 	graph         *fakeGraph
+	arm           *fakeARM
 }
 
 type codeGrant struct{ challenge, redirect, nonce, scope string }
@@ -60,7 +61,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		secrets: map[string]string{"99999999-0000-0000-0000-000000000009": "s3cret"},
 		subs: []map[string]any{{"id": "/subscriptions/" + subID, "subscriptionId": subID, "tenantId": homeTenant,
 			"displayName": "Production", "state": "Enabled", "managedByTenants": []any{}}},
-		graph: newFakeGraph(),
+		graph: newFakeGraph(), arm: newFakeARM(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", f.discovery)
@@ -71,6 +72,10 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	f.srv = httptest.NewUnstartedServer(withCorrelation(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1.0/") {
 			f.graphHandler(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/subscriptions/") || strings.HasPrefix(r.URL.Path, "/providers/") {
+			f.armHandler(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -52,6 +52,7 @@ func (a *app) print(v any) error {
 	if err != nil {
 		return err
 	}
+	addResourceGroups(data)
 	var order []string
 	switch {
 	case a.query != "":

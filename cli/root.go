@@ -33,7 +33,8 @@ The commands, flags and output follow the Azure CLI (az), so what you know from 
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
 	a.globalFlags(root.PersistentFlags())
-	root.AddCommand(newLoginCommand(a), newLogoutCommand(a), newAccountCommand(a), newADCommand(a))
+	root.AddCommand(newLoginCommand(a), newLogoutCommand(a), newAccountCommand(a), newADCommand(a),
+		newResourceGroupCommand(a))
 	for _, c := range root.Commands() {
 		markClient(c)
 	}
