@@ -18,9 +18,9 @@ import (
 
 var managementGroups = docKind[resource.ManagementGroup]{
 	name: "managementGroup", what: "management group",
-	ids:  func(g *resource.ManagementGroup) (*string, *string) { return &g.TenantID, &g.Name },
-	key:  func(g resource.ManagementGroup) string { return strings.ToLower(g.Name) },
-	ref:  func(g resource.ManagementGroup) string { return strings.ToLower(g.Parent) },
+	ids: func(g *resource.ManagementGroup) (*string, *string) { return &g.TenantID, &g.Name },
+	key: func(g resource.ManagementGroup) string { return strings.ToLower(g.Name) },
+	ref: func(g resource.ManagementGroup) string { return strings.ToLower(g.Parent) },
 	stamp: func(g *resource.ManagementGroup, v int64, c time.Time) {
 		g.Version, g.Created = v, c
 	},
@@ -31,9 +31,11 @@ var managementGroups = docKind[resource.ManagementGroup]{
 
 var resourceGroups = docKind[resource.ResourceGroup]{
 	name: "resourceGroup", what: "resource group",
-	ids:  func(g *resource.ResourceGroup) (*string, *string) { return &g.TenantID, &g.ID },
-	key:  func(g resource.ResourceGroup) string { return resource.IDKey(g.ID) },
-	ref:  func(g resource.ResourceGroup) string { return resource.IDKey(resource.SubscriptionID(g.SubscriptionID)) },
+	ids: func(g *resource.ResourceGroup) (*string, *string) { return &g.TenantID, &g.ID },
+	key: func(g resource.ResourceGroup) string { return resource.IDKey(g.ID) },
+	ref: func(g resource.ResourceGroup) string {
+		return resource.IDKey(resource.SubscriptionID(g.SubscriptionID))
+	},
 	stamp: func(g *resource.ResourceGroup, v int64, c time.Time) {
 		g.Version, g.Created = v, c
 	},

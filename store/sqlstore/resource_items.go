@@ -11,9 +11,9 @@ import (
 
 var resources = docKind[resource.Resource]{
 	name: "resource", what: "resource",
-	ids:  func(r *resource.Resource) (*string, *string) { return &r.TenantID, &r.ID },
-	key:  func(r resource.Resource) string { return resource.IDKey(r.ID) },
-	ref:  func(r resource.Resource) string { return resource.IDKey(parentID(r.ID)) },
+	ids: func(r *resource.Resource) (*string, *string) { return &r.TenantID, &r.ID },
+	key: func(r resource.Resource) string { return resource.IDKey(r.ID) },
+	ref: func(r resource.Resource) string { return resource.IDKey(parentID(r.ID)) },
 	stamp: func(r *resource.Resource, v int64, c time.Time) {
 		r.Version, r.Created = v, c
 	},

@@ -13,9 +13,9 @@ import (
 
 var roleDefinitions = docKind[resource.RoleDefinition]{
 	name: "roleDefinition", what: "role definition",
-	ids:  func(d *resource.RoleDefinition) (*string, *string) { return &d.TenantID, &d.Definition.ID },
-	key:  func(d resource.RoleDefinition) string { return strings.ToLower(d.Definition.ID) },
-	ref:  func(resource.RoleDefinition) string { return "" },
+	ids: func(d *resource.RoleDefinition) (*string, *string) { return &d.TenantID, &d.Definition.ID },
+	key: func(d resource.RoleDefinition) string { return strings.ToLower(d.Definition.ID) },
+	ref: func(resource.RoleDefinition) string { return "" },
 	stamp: func(d *resource.RoleDefinition, v int64, c time.Time) {
 		d.Version, d.Created = v, c
 	},
@@ -29,9 +29,9 @@ var roleDefinitions = docKind[resource.RoleDefinition]{
 // ref index serves "what may this principal do", and the key's scope prefix serves listings.
 var roleAssignmentsKind = docKind[resource.RoleAssignment]{
 	name: "roleAssignment", what: "role assignment",
-	ids:  func(a *resource.RoleAssignment) (*string, *string) { return &a.TenantID, &a.Assignment.ID },
-	key:  func(a resource.RoleAssignment) string { return resource.AssignmentKey(a.Assignment) },
-	ref:  func(a resource.RoleAssignment) string { return strings.ToLower(a.Assignment.PrincipalID) },
+	ids: func(a *resource.RoleAssignment) (*string, *string) { return &a.TenantID, &a.Assignment.ID },
+	key: func(a resource.RoleAssignment) string { return resource.AssignmentKey(a.Assignment) },
+	ref: func(a resource.RoleAssignment) string { return strings.ToLower(a.Assignment.PrincipalID) },
 	stamp: func(a *resource.RoleAssignment, v int64, c time.Time) {
 		a.Version, a.Created = v, c
 	},
