@@ -1,30 +1,23 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/internal/compactjws"
 )
 
 // MaxTokenSize caps what Verify will look at; anything longer is refused before it is split.
 const MaxTokenSize = 16 << 10
-
-// maxJSONDepth bounds nesting in header and payload; our tokens nest two deep.
-const maxJSONDepth = 8
 
 // allowedHeader lists the protected-header parameters Verify accepts. Anything else — jku,
 // x5u, jwk, x5c (keys named or embedded by the token), crit, zip, enc — is refused.
@@ -82,71 +75,29 @@ func (s *Service) verify(ctx context.Context, raw string, opt VerifyOptions) (Cl
 	return fromWire(w, kind), nil
 }
 
-// splitCompact checks size, alphabet and shape before anything is split or decoded, so a
-// megabyte of dots costs one bounded scan (CVE-2025-27144's class).
+// splitCompact checks size, alphabet and shape before anything is split or decoded.
 func splitCompact(raw string) ([3]string, error) {
-	var parts [3]string
-	if raw == "" {
-		return parts, malformed("empty")
-	}
-	if len(raw) > MaxTokenSize {
-		return parts, malformed("too large")
-	}
-	dots := [2]int{}
-	n := 0
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '.' {
-			if n == 2 {
-				return parts, malformed("more than two dots")
-			}
-			dots[n] = i
-			n++
-			continue
-		}
-		if !isB64URL(c) {
-			return parts, malformed("a character outside base64url")
-		}
-	}
-	if n != 2 {
-		return parts, malformed("not three segments")
-	}
-	parts = [3]string{raw[:dots[0]], raw[dots[0]+1 : dots[1]], raw[dots[1]+1:]}
-	for _, p := range parts {
-		if p == "" {
-			return parts, malformed("an empty segment")
-		}
+	parts, err := compactjws.Split(raw, MaxTokenSize)
+	if err != nil {
+		return parts, malformed(err.Error())
 	}
 	return parts, nil
 }
 
-func isB64URL(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
-}
-
-// decodeB64 is strict: no padding, no line breaks (the alphabet check already refused them),
-// and no non-zero trailing bits, so one token has exactly one spelling.
+// decodeB64 is compactjws.DecodeB64 with the token service's error.
 func decodeB64(seg string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	b, err := compactjws.DecodeB64(seg)
 	if err != nil {
-		return nil, malformed("bad base64url")
+		return nil, malformed(err.Error())
 	}
 	return b, nil
 }
 
-// decodeSegment decodes one base64url JSON object into v after refusing duplicate keys (and
-// keys that collide once case is folded, since encoding/json matches names case-insensitively),
-// and, when allowed is set, keys not in it.
+// decodeSegment decodes one base64url JSON object into v, refusing duplicate keys, deep
+// nesting and, when allowed is set, keys not in it.
 func decodeSegment(seg string, v any, allowed map[string]bool) error {
-	b, err := decodeB64(seg)
-	if err != nil {
-		return err
-	}
-	if err := checkJSON(b, allowed); err != nil {
+	if err := compactjws.DecodeSegment(seg, v, allowed); err != nil {
 		return malformed(err.Error())
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return malformed("bad claims: " + err.Error())
 	}
 	return nil
 }
@@ -163,74 +114,6 @@ func parseHeader(seg string) (header, error) {
 		return h, refused(msgInvalid, "no kid")
 	}
 	return h, nil
-}
-
-// checkJSON walks b as a stream of tokens: it must be one object, nested at most maxJSONDepth,
-// with no key repeated within an object, and nothing after it. allowed, when set, limits the
-// top-level keys.
-func checkJSON(b []byte, allowed map[string]bool) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	t, err := d.Token()
-	if err != nil || t != json.Delim('{') {
-		return errors.New("not a JSON object")
-	}
-	if err := walkObject(d, 1, allowed); err != nil {
-		return err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return errors.New("data after the JSON object")
-	}
-	return nil
-}
-
-// walkObject consumes an object's members after its '{'.
-func walkObject(d *json.Decoder, depth int, allowed map[string]bool) error {
-	seen := map[string]bool{}
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			return err
-		}
-		k, _ := t.(string)
-		fold := strings.ToLower(k)
-		if seen[fold] {
-			return fmt.Errorf("duplicate key %q", k)
-		}
-		seen[fold] = true
-		if allowed != nil && !allowed[k] {
-			return fmt.Errorf("header parameter %q is not accepted", k)
-		}
-		if err := walkValue(d, depth); err != nil {
-			return err
-		}
-	}
-	_, err := d.Token() // '}'
-	return err
-}
-
-func walkValue(d *json.Decoder, depth int) error {
-	t, err := d.Token()
-	if err != nil {
-		return err
-	}
-	delim, ok := t.(json.Delim)
-	if !ok {
-		return nil
-	}
-	if depth >= maxJSONDepth {
-		return errors.New("JSON nested too deep")
-	}
-	if delim == '{' {
-		return walkObject(d, depth+1, nil)
-	}
-	for d.More() { // '['
-		if err := walkValue(d, depth+1); err != nil {
-			return err
-		}
-	}
-	_, err = d.Token() // ']'
-	return err
 }
 
 // checkSignature finds the key by the token's tid and kid and checks the signature with the
