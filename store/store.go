@@ -26,6 +26,7 @@ type Store interface {
 
 	// Resources and access control (see resource.go).
 	ResourceStore
+	AuthMethodStore // passkeys, TOTP, WebAuthn challenges, attempt counters, sessions (authmethods.go)
 
 	// Tenants and subscriptions.
 	CreateTenant(ctx context.Context, t directory.Tenant) error
