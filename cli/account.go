@@ -33,7 +33,7 @@ func newLogoutCommand(a *app) *cobra.Command {
 
 func newAccountCommand(a *app) *cobra.Command {
 	return newGroup("account", "Manage Latch subscription information.",
-		newAccountShow(a), newAccountList(a), newAccountSet(a), newGetAccessToken(a))
+		newAccountShow(a), newAccountList(a), newAccountSet(a), newGetAccessToken(a), newManagementGroupCommand(a))
 }
 
 func newAccountShow(a *app) *cobra.Command {

@@ -18,12 +18,12 @@ type fakeARM struct {
 	mu          sync.Mutex
 	res         map[string]map[string]any // lower-cased id → resource
 	events      []any
-	requests    []string // "METHOD path?query"
-	bodies      []string // request bodies, in order
+	requests    []string       // "METHOD path?query"
+	bodies      []string       // request bodies, in order
 	asyncOps    map[string]int // operation id → polls left before it succeeds
 	locationOps map[string]int // the same for operations followed through Location
-	imageVers   []string // versions offered for every extension type
-	deleteAsync bool     // resource group deletes answer 202 with a Location
+	imageVers   []string       // versions offered for every extension type
+	deleteAsync bool           // resource group deletes answer 202 with a Location
 }
 
 func newFakeARM() *fakeARM {
@@ -317,7 +317,9 @@ func (a *fakeARM) withInstanceView(vm map[string]any) map[string]any {
 func (a *fakeARM) extensionImages(rq *armRequest) (int, any) {
 	parts := strings.Split(strings.Trim(rq.path, "/"), "/")
 	loc := parts[5]
-	entry := func(name string) map[string]any { return map[string]any{"name": name, "location": loc, "id": rq.path + "/" + name} }
+	entry := func(name string) map[string]any {
+		return map[string]any{"name": name, "location": loc, "id": rq.path + "/" + name}
+	}
 	switch {
 	case len(parts) == 7: // …/locations/{l}/publishers
 		return 200, []any{entry("Microsoft.Azure.ActiveDirectory"), entry("Microsoft.Azure.Extensions")}

@@ -21,6 +21,12 @@ func (a *app) graph(ctx context.Context) (*graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.graph(ctx)
+}
+
+// graph is the directory API for a session that already talks to another API (role
+// commands read both ARM and Graph).
+func (s *session) graph(ctx context.Context) (*graph, error) {
 	b, err := s.bearer(ctx, graphResource(s.prof.Server))
 	if err != nil {
 		return nil, err

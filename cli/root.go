@@ -34,7 +34,7 @@ The commands, flags and output follow the Azure CLI (az), so what you know from 
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
 	a.globalFlags(root.PersistentFlags())
 	root.AddCommand(newLoginCommand(a), newLogoutCommand(a), newAccountCommand(a), newADCommand(a),
-		newResourceGroupCommand(a))
+		newResourceGroupCommand(a), newVMCommand(a), newRoleCommand(a), newMonitorCommand(a))
 	for _, c := range root.Commands() {
 		markClient(c)
 	}
