@@ -323,9 +323,9 @@ func (a *fakeARM) extensionImages(rq *armRequest) (int, any) {
 	switch {
 	case len(parts) == 7: // …/locations/{l}/publishers
 		return 200, []any{entry("Microsoft.Azure.ActiveDirectory"), entry("Microsoft.Azure.Extensions")}
-	case len(parts) == 10 && strings.EqualFold(parts[7], "Microsoft.Azure.ActiveDirectory"): // …/artifacttypes/vmextension/types
+	case len(parts) == 11 && strings.EqualFold(parts[7], "Microsoft.Azure.ActiveDirectory"): // …/artifacttypes/vmextension/types
 		return 200, []any{entry("AADLoginForWindows"), entry("AADSSHLoginForLinux")}
-	case len(parts) == 12: // …/types/{t}/versions
+	case len(parts) == 13: // …/types/{t}/versions
 		out := []any{}
 		for _, v := range a.imageVers {
 			out = append(out, entry(v))

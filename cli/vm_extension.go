@@ -158,6 +158,11 @@ func (c *arm) latestExtensionVersion(ctx context.Context, location, publisher, t
 // findNamed lists path and returns the name matching want, ignoring case ("" if none).
 func (c *arm) findNamed(ctx context.Context, path, want string) (string, error) {
 	items, err := c.list(ctx, path, apiCompute, nil)
+	if isStatus(err, http.StatusNotFound) {
+		// A publisher may have no extension types at a location: az warns and goes on.
+		c.s.a.warn("%v", err)
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}
