@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/latchsh/latch/errs"
@@ -26,46 +27,75 @@ type authRequest struct {
 	CodeChallenge string
 	ResponseMode  string
 	LoginHint     string
+	Prompt        string // "", login, none, select_account, consent
+	MaxAge        int    // seconds; -1 when not sent
 }
 
-// handleAuthorize runs the authorization-code flow. GET shows the sign-in page for a valid
-// request; POST carries the person's credentials with the same request. Errors about the client
-// or redirect URI are shown on the page and never redirected (no open redirector); errors after
-// that go back to the client's redirect URI with state and iss (RFC 9207).
+// handleAuthorize runs the authorization-code flow. A person with a full session of the
+// tenant gets a code at once (single sign-on) unless the client asks for prompt=login or the
+// sign-in is older than max_age; otherwise the sign-in pages run here, every step posting
+// back with the same request. Errors about the client or redirect URI are shown on the page
+// and never redirected (no open redirector); errors after that go back to the client's
+// redirect URI with state and iss (RFC 9207).
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	s.page(s.authorizePage)(w, r)
+}
+
+func (s *Server) authorizePage(c *webCtx) error {
+	r := c.r
 	a, err := s.resolveAuthority(r)
 	if err == nil {
-		err = parseForm(w, r)
+		err = parseForm(c.w, r)
 	}
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	req, err := s.parseAuthRequest(r, a)
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	if err := req.checkPKCE(r.Form); err != nil {
-		s.redirectError(w, r, req, err)
-		return
+		s.redirectError(c.w, r, req, err)
+		return nil
 	}
-	if r.Method == http.MethodGet {
-		s.renderSignIn(w, r, signInPage{Action: r.URL.Path, Hidden: authHidden(r.Form), LoginHint: req.LoginHint, App: req.Client.SP.DisplayName})
-		return
+	if sess, ok := s.reusableSession(c, req); ok {
+		s.issueCode(c, req, sess)
+		return nil
 	}
-	proof, err := s.signIn(r.Context(), a.Tenant, r.PostForm.Get("username"), r.PostForm.Get("credential"))
+	if r.Method == http.MethodGet && req.Prompt == "none" {
+		s.redirectError(c.w, r, req, oauthErr("httpapi.authorize", errs.Unauthenticated, "login_required",
+			"AADSTS50058: A silent sign-in request was sent but no user is signed in."))
+		return nil
+	}
+	f := signInFlow{Tenant: a.Tenant, Action: r.URL.Path, Hidden: authHidden(r.Form), App: req.Client.SP.DisplayName, LoginHint: req.LoginHint}
+	if sess, ok := f.run(c); ok {
+		s.issueCode(c, req, sess)
+	}
+	return nil
+}
+
+// reusableSession is the person's session when it may answer this request without signing
+// in again: only on a GET (a POST is a sign-in step), in the request's tenant, not with
+// prompt=login, and no older than max_age.
+func (s *Server) reusableSession(c *webCtx, req authRequest) (webSession, bool) {
+	sess := c.sess
+	if c.r.Method != http.MethodGet || !sess.signedIn() || sess.TenantID != req.Authority.Tenant.ID || req.Prompt == "login" {
+		return webSession{}, false
+	}
+	if req.MaxAge >= 0 && s.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second {
+		return webSession{}, false
+	}
+	return sess, true
+}
+
+func (s *Server) issueCode(c *webCtx, req authRequest, sess webSession) {
+	proof := signInProof{UserID: sess.UserID, AMR: sess.AMR, Methods: sess.Methods, AuthTime: sess.AuthTime}
+	code, err := s.newAuthCode(c.r, req, proof)
 	if err != nil {
-		s.renderSignIn(w, r, signInPage{Action: r.URL.Path, Hidden: authHidden(r.Form), LoginHint: r.PostForm.Get("username"),
-			App: req.Client.SP.DisplayName, Error: errs.Message(err), CorrelationID: CorrelationID(r.Context())})
+		s.redirectError(c.w, c.r, req, err)
 		return
 	}
-	code, err := s.newAuthCode(r, req, proof)
-	if err != nil {
-		s.redirectError(w, r, req, err)
-		return
-	}
-	s.redirectResult(w, r, req, url.Values{"code": {code}})
+	s.redirectResult(c.w, c.r, req, url.Values{"code": {code}})
 }
 
 // parseAuthRequest validates the client and the redirect URI first, since nothing may be sent
@@ -94,9 +124,17 @@ func (s *Server) parseAuthRequest(r *http.Request, a authority) (authRequest, er
 	if mode != "query" && mode != "form_post" {
 		return authRequest{}, oauthErr(op, errs.Invalid, "invalid_request", "response_mode must be query or form_post.")
 	}
+	maxAge := -1
+	if v := q.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return authRequest{}, oauthErr(op, errs.Invalid, "invalid_request", "max_age must be a number of seconds.")
+		}
+		maxAge = n
+	}
 	return authRequest{Authority: a, Client: client{SP: sp}, RedirectURI: redirect, Scope: q.Get("scope"),
 		State: q.Get("state"), Nonce: q.Get("nonce"), CodeChallenge: q.Get("code_challenge"),
-		ResponseMode: mode, LoginHint: q.Get("login_hint")}, nil
+		ResponseMode: mode, LoginHint: q.Get("login_hint"), Prompt: q.Get("prompt"), MaxAge: maxAge}, nil
 }
 
 // checkPKCE demands response_type=code and an S256 challenge from every client (RFC 9700).
@@ -114,7 +152,7 @@ func (req authRequest) checkPKCE(q url.Values) error {
 // authHidden carries the authorization request through the sign-in form.
 func authHidden(q url.Values) map[string]string {
 	keep := []string{"client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-		"code_challenge_method", "response_type", "response_mode", "prompt", "login_hint"}
+		"code_challenge_method", "response_type", "response_mode", "prompt", "login_hint", "max_age"}
 	out := map[string]string{}
 	for _, k := range keep {
 		if v := q.Get(k); v != "" {

@@ -101,19 +101,34 @@ func signInCode(t *testing.T, srv *testenv.Server, challenge, upn, cred string) 
 	v := authParams(challenge)
 	v.Set("username", upn)
 	v.Set("credential", cred)
-	resp, err := noFollow(srv).PostForm(srv.Authority()+"/oauth2/v2.0/authorize", v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusSeeOther || loc.Query().Get("code") == "" {
-		t.Fatalf("sign-in answered %d, Location %q", resp.StatusCode, loc)
+	resp := authorizePost(t, srv, v)
+	loc, _ := url.Parse(resp.Location)
+	if resp.Status != http.StatusSeeOther || loc.Query().Get("code") == "" {
+		t.Fatalf("sign-in answered %d, Location %q", resp.Status, loc)
 	}
 	if loc.Query().Get("iss") != srv.Authority()+"/v2.0" || loc.Query().Get("state") != "st-1" {
 		t.Fatalf("authorization response lacks iss/state: %q", loc)
 	}
 	return loc.Query().Get("code")
+}
+
+// authorizePost opens the sign-in page for the request v and posts the password step with
+// the page's CSRF token, as the browser does.
+func authorizePost(t *testing.T, srv *testenv.Server, v url.Values) testenv.Page {
+	t.Helper()
+	c := srv.Browser()
+	endpoint := srv.Authority() + "/oauth2/v2.0/authorize"
+	first, err := testenv.Get(c, endpoint+"?"+v.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Set("csrf", first.CSRF)
+	v.Set("step", "password")
+	p, err := testenv.Post(c, endpoint, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // tokenCall posts a form to the token endpoint and decodes the JSON answer.
@@ -152,10 +167,9 @@ func TestAuthCodeGrant(t *testing.T) {
 		v := authParams(challenge)
 		v.Set("username", u.UserPrincipalName)
 		v.Set("credential", "wrong password here")
-		resp, _ := noFollow(srv).PostForm(srv.Authority()+"/oauth2/v2.0/authorize", v)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != "" {
-			t.Fatalf("got %d", resp.StatusCode)
+		resp := authorizePost(t, srv, v)
+		if resp.Status != http.StatusUnauthorized || resp.Location != "" {
+			t.Fatalf("got %d", resp.Status)
 		}
 	})
 	t.Run("fail/wrong-verifier", func(t *testing.T) {
@@ -308,11 +322,8 @@ func TestDeviceCodeFlow(t *testing.T) {
 	if st, m := poll("device_code"); st != 400 || m["error"] != "slow_down" {
 		t.Fatalf("fail/slow-down: %d %v", st, m["error"])
 	}
-	bad, _ := srv.Client.PostForm(srv.URL+"/devicelogin", url.Values{"otc": {dc.UserCode}, "step": {"signin"},
-		"action": {"continue"}, "username": {u.UserPrincipalName}, "credential": {"wrong password!!"}})
-	bad.Body.Close()
-	if bad.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("fail/wrong-password on devicelogin: %d", bad.StatusCode)
+	if err := srv.ApproveDevice(dc.UserCode, u.UserPrincipalName, "wrong password!!"); err == nil || !strings.Contains(err.Error(), "incorrect") {
+		t.Fatalf("fail/wrong-password on devicelogin: %v", err)
 	}
 	approveDevice(t, srv, dc.UserCode, u.UserPrincipalName, "correct horse battery staple")
 	// Many pollers at once: exactly one gets the tokens.
@@ -334,10 +345,11 @@ func TestDeviceCodeFlow(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("ok/redeem-once: %d pollers got tokens, want 1", wins)
 	}
-	approveAgain, _ := srv.Client.PostForm(srv.URL+"/devicelogin", url.Values{"otc": {dc.UserCode}, "step": {"code"}})
-	approveAgain.Body.Close()
-	if approveAgain.StatusCode != 400 {
-		t.Fatalf("fail/used-code-on-page: %d", approveAgain.StatusCode)
+	b := srv.Browser()
+	page, _ := testenv.Get(b, srv.URL+"/devicelogin")
+	approveAgain, _ := testenv.Post(b, srv.URL+"/devicelogin", url.Values{"otc": {dc.UserCode}, "step": {"code"}, "csrf": {page.CSRF}})
+	if approveAgain.Status != 400 {
+		t.Fatalf("fail/used-code-on-page: %d", approveAgain.Status)
 	}
 }
 

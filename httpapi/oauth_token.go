@@ -45,6 +45,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.grantClientCredentials(r, a)
 	case "refresh_token":
 		resp, err = s.grantRefresh(r, a)
+	case grantDeviceKeyURN: // devicekey.go
+		resp, err = s.grantDeviceKey(r, a)
 	case "":
 		err = oauthErr(op, errs.Invalid, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
 	default:
@@ -155,6 +157,9 @@ func (s *Server) issueUserTokens(r *http.Request, a authority, g userGrant) (map
 		return nil, oauthErr(op, errs.Unauthenticated, "invalid_grant", "AADSTS50057: The user account is disabled or was deleted.")
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.temporaryPasswordRefusal(op, u); err != nil { // signin.go
 		return nil, err
 	}
 	resource, err := s.resourceFor(ctx, a, g.Scope, "", true)

@@ -10,34 +10,9 @@ import (
 	"github.com/latchsh/latch/webui"
 )
 
-// signInPage is the sign-in form's data.
-type signInPage struct {
-	Action        string
-	Hidden        map[string]string
-	LoginHint     string
-	App           string
-	CanCancel     bool
-	Error         string
-	CorrelationID string
-}
-
-func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, p signInPage) {
-	status := http.StatusOK
-	if p.Error != "" {
-		status = http.StatusUnauthorized
-	}
-	webui.Render(w, status, "signin", webui.Page{Title: "Sign in", Error: p.Error, CorrelationID: p.CorrelationID, Data: p})
-}
-
 // renderError shows a refusal as a page, for requests that must not be redirected.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	s.logError(r, err, errs.KindOf(err))
-	msg := errs.Message(err)
-	if errs.KindOf(err) == errs.Internal {
-		msg = "Something went wrong on our side."
-	}
-	status := statusOf(errs.KindOf(err))
-	webui.Render(w, status, "message", webui.Page{Title: "Sorry, we can't sign you in", Error: msg, CorrelationID: CorrelationID(r.Context())})
+	s.newWebCtx(w, r).fail(err)
 }
 
 func (s *Server) renderFormPost(w http.ResponseWriter, r *http.Request, action string, v url.Values) {
@@ -48,66 +23,98 @@ func (s *Server) renderFormPost(w http.ResponseWriter, r *http.Request, action s
 	webui.Render(w, http.StatusOK, "formpost", webui.Page{Title: "Continue", Data: map[string]any{"Action": action, "Fields": fields}})
 }
 
-// handleDeviceLogin is the page a person opens on another device to approve a device-code
-// sign-in: enter the code, then sign in and confirm (or cancel).
-func (s *Server) handleDeviceLogin(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet {
-		webui.Render(w, http.StatusOK, "devicecode", webui.Page{Title: "Enter code", Data: r.URL.Query().Get("otc")})
-		return
-	}
-	if err := parseForm(w, r); err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	code := strings.ToUpper(strings.TrimSpace(r.PostForm.Get("otc")))
-	d, err := s.pendingDevice(r, code)
-	if err != nil {
-		webui.Render(w, http.StatusBadRequest, "devicecode", webui.Page{Title: "Enter code", Error: errs.Message(err), CorrelationID: CorrelationID(r.Context()), Data: code})
-		return
-	}
-	app := s.appName(r, d)
-	page := signInPage{Action: "/devicelogin", Hidden: map[string]string{"otc": code, "step": "signin"}, App: app, CanCancel: true}
-	if r.PostForm.Get("step") != "signin" {
-		s.renderSignIn(w, r, page)
-		return
-	}
-	s.approveDevice(w, r, d, page)
+// confirmPage is the device-code confirmation's data.
+type confirmPage struct {
+	Code string
+	App  string
+	User string
 }
 
-func (s *Server) approveDevice(w http.ResponseWriter, r *http.Request, d token.DeviceCode, page signInPage) {
-	const op = "httpapi.approveDevice"
-	if r.PostForm.Get("action") == "cancel" {
-		s.Store.UpdateDeviceCode(r.Context(), d.Hash, func(cur token.DeviceCode) (token.DeviceCode, error) {
-			if cur.Status == token.DevicePending {
-				cur.Status = token.DeviceDenied
-			}
-			return cur, nil
-		})
-		webui.Render(w, http.StatusOK, "message", webui.Page{Title: "Sign-in cancelled", Data: "You declined the sign-in. You may now close this window."})
-		return
+// handleDeviceLogin is the page a person opens on another device to approve a device-code
+// sign-in: enter the code, sign in (any way the sign-in pages offer, or the session they
+// have), then confirm "Are you trying to sign in to …?" or cancel.
+func (s *Server) handleDeviceLogin(w http.ResponseWriter, r *http.Request) {
+	s.page(s.deviceLoginPage)(w, r)
+}
+
+func (s *Server) deviceLoginPage(c *webCtx) error {
+	if c.r.Method == http.MethodGet {
+		c.render(http.StatusOK, "devicecode", "Enter code", c.r.URL.Query().Get("otc"))
+		return nil
 	}
-	t, err := s.Store.GetTenant(r.Context(), d.TenantID)
-	var proof signInProof
-	if err == nil {
-		proof, err = s.signIn(r.Context(), t, r.PostForm.Get("username"), r.PostForm.Get("credential"))
-	}
-	if err == nil {
-		_, err = s.Store.UpdateDeviceCode(r.Context(), d.Hash, func(cur token.DeviceCode) (token.DeviceCode, error) {
-			if cur.Status != token.DevicePending || s.now().After(cur.Expires) {
-				return cur, errs.E(op, errs.Conflict, "This code was used already or has expired. Start the sign-in again on your device.")
-			}
-			cur.Status, cur.UserID, cur.AMR, cur.AuthTime = token.DeviceApproved, proof.UserID, proof.AMR, proof.AuthTime
-			return cur, nil
-		})
-	}
+	code := strings.ToUpper(strings.TrimSpace(c.r.PostForm.Get("otc")))
+	d, err := s.pendingDevice(c.r, code)
 	if err != nil {
-		page.Error, page.CorrelationID, page.LoginHint = errs.Message(err), CorrelationID(r.Context()), r.PostForm.Get("username")
-		s.logError(r, err, errs.KindOf(err))
-		s.renderSignIn(w, r, page)
-		return
+		c.renderErr(http.StatusBadRequest, "devicecode", "Enter code", code, err)
+		return nil
 	}
-	webui.Render(w, http.StatusOK, "message", webui.Page{Title: "You're signed in",
-		Data: "You have signed in to the " + page.App + " application on your device. You may now close this window."})
+	t, err := s.Store.GetTenant(c.r.Context(), d.TenantID)
+	if err != nil {
+		return err
+	}
+	app := s.appName(c.r, d)
+	switch c.r.PostForm.Get("step") {
+	case "cancel":
+		return s.denyDevice(c, d)
+	case "confirm":
+		return s.confirmDevice(c, d, app)
+	case "code":
+		if c.sess.signedIn() && c.sess.TenantID == d.TenantID {
+			return s.showConfirm(c, code, app)
+		}
+	}
+	f := signInFlow{Tenant: t, Action: "/devicelogin", Hidden: map[string]string{"otc": code}, App: app, CanCancel: true}
+	if c.r.PostForm.Get("step") == "code" {
+		f.showCurrent(c)
+		return nil
+	}
+	if _, ok := f.run(c); ok {
+		return s.showConfirm(c, code, app)
+	}
+	return nil
+}
+
+// showConfirm asks the signed-in person whether they started this sign-in, the guard
+// against someone else's code being pasted to them.
+func (s *Server) showConfirm(c *webCtx, code, app string) error {
+	u, err := s.Store.GetUser(c.r.Context(), c.sess.TenantID, c.sess.UserID)
+	if err != nil {
+		return err
+	}
+	c.render(http.StatusOK, "confirm", "Are you trying to sign in?", confirmPage{Code: code, App: app, User: u.UserPrincipalName})
+	return nil
+}
+
+// confirmDevice approves the code for the session's user, with the methods the session
+// proved, so the tokens carry them.
+func (s *Server) confirmDevice(c *webCtx, d token.DeviceCode, app string) error {
+	const op = "httpapi.confirmDevice"
+	if !c.sess.signedIn() || c.sess.TenantID != d.TenantID {
+		return errs.E(op, errs.Unauthenticated, "Your sign-in has ended. Enter the code again and sign in.")
+	}
+	_, err := s.Store.UpdateDeviceCode(c.r.Context(), d.Hash, func(cur token.DeviceCode) (token.DeviceCode, error) {
+		if cur.Status != token.DevicePending || s.now().After(cur.Expires) {
+			return cur, errs.E(op, errs.Conflict, "This code was used already or has expired. Start the sign-in again on your device.")
+		}
+		cur.Status, cur.UserID, cur.AMR, cur.AuthTime = token.DeviceApproved, c.sess.UserID, c.sess.AMR, c.sess.AuthTime
+		return cur, nil
+	})
+	if err != nil {
+		return err
+	}
+	c.message("You're signed in", "You have signed in to the "+app+" application on your device. You may now close this window.")
+	return nil
+}
+
+func (s *Server) denyDevice(c *webCtx, d token.DeviceCode) error {
+	s.Store.UpdateDeviceCode(c.r.Context(), d.Hash, func(cur token.DeviceCode) (token.DeviceCode, error) {
+		if cur.Status == token.DevicePending {
+			cur.Status = token.DeviceDenied
+		}
+		return cur, nil
+	})
+	c.message("Sign-in cancelled", "You declined the sign-in. You may now close this window.")
+	return nil
 }
 
 // pendingDevice finds the pending, unexpired device authorization a person typed the code of.

@@ -51,11 +51,17 @@ func (s *Server) graphAudience() string { return s.URL + "/" }
 
 // Handler returns the whole HTTP surface with logging and correlation ids around it.
 func (s *Server) Handler() http.Handler {
+	return FixDoubleSlash(s.withCorrelation(s.unrouted(s.routes())))
+}
+
+// routes registers every route on a new mux (the route-inventory test walks it).
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	s.oauthRoutes(mux)
 	s.graphRoutes(mux)
 	s.armRoutes(mux)
-	return FixDoubleSlash(s.withCorrelation(s.unrouted(mux)))
+	s.webRoutes(mux)
+	return mux
 }
 
 // unrouted answers paths no route matches with the error shape of the API family the path

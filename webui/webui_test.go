@@ -15,7 +15,7 @@ func TestRenderEscapesAndSetsPolicy(t *testing.T) {
 		t.Fatalf("fail/injection: status %d, body not escaped:\n%s", w.Code, body)
 	}
 	csp := w.Header().Get("Content-Security-Policy")
-	if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'nonce-") {
+	if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self' 'nonce-") {
 		t.Fatalf("CSP %q", csp)
 	}
 	w2 := httptest.NewRecorder()
