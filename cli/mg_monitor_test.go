@@ -62,9 +62,9 @@ func TestActivityLogTimeRange(t *testing.T) {
 		o    activityLogOptions
 		want string
 	}{
-		{"ok/offset-from-now", activityLogOptions{offset: "1h"}, "eventTimestamp ge 2026-05-01T11:00:00Z and eventTimestamp le 2026-05-01T12:00:00Z"},
-		{"ok/offset-from-start", activityLogOptions{offset: "1d", start: "2026-04-01T00:00:00Z"}, "eventTimestamp ge 2026-04-01T00:00:00Z and eventTimestamp le 2026-04-02T00:00:00Z"},
-		{"ok/correlation-wins", activityLogOptions{offset: "30m", correlationID: "c1", rg: "rg", caller: "a@b"}, "eventTimestamp ge 2026-05-01T11:30:00Z and eventTimestamp le 2026-05-01T12:00:00Z and correlationId eq 'c1' and caller eq 'a@b'"},
+		{"ok/offset-from-now", activityLogOptions{offset: "1h"}, "eventTimestamp ge '2026-05-01T11:00:00Z' and eventTimestamp le '2026-05-01T12:00:00Z'"},
+		{"ok/offset-from-start", activityLogOptions{offset: "1d", start: "2026-04-01T00:00:00Z"}, "eventTimestamp ge '2026-04-01T00:00:00Z' and eventTimestamp le '2026-04-02T00:00:00Z'"},
+		{"ok/correlation-wins", activityLogOptions{offset: "30m", correlationID: "c1", rg: "rg", caller: "a@b"}, "eventTimestamp ge '2026-05-01T11:30:00Z' and eventTimestamp le '2026-05-01T12:00:00Z' and correlationId eq 'c1' and caller eq 'a@b'"},
 	}
 	for _, tc := range cases {
 		q, err := tc.o.query(now)

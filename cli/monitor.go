@@ -57,20 +57,22 @@ func newActivityLogList(a *app) *cobra.Command {
 }
 
 // query builds az's $filter: the time range first, then one of correlation id, resource
-// group, resource id or namespace, then caller and status.
+// group, resource id or namespace, then caller and status. Field names are ARM's documented
+// ones (a resource is "resourceUri").
 func (o activityLogOptions) query(now time.Time) (url.Values, error) {
 	start, end, err := o.timeRange(now)
 	if err != nil {
 		return nil, err
 	}
-	f := "eventTimestamp ge " + start.UTC().Format(time.RFC3339) + " and eventTimestamp le " + end.UTC().Format(time.RFC3339)
+	// Times are quoted, as ARM's documentation writes them.
+	f := "eventTimestamp ge " + odataString(start.UTC().Format(time.RFC3339)) + " and eventTimestamp le " + odataString(end.UTC().Format(time.RFC3339))
 	switch {
 	case o.correlationID != "":
 		f += " and correlationId eq " + odataString(o.correlationID)
 	case o.rg != "":
 		f += " and resourceGroupName eq " + odataString(o.rg)
 	case o.resourceID != "":
-		f += " and resourceId eq " + odataString(o.resourceID)
+		f += " and resourceUri eq " + odataString(o.resourceID)
 	case o.namespace != "":
 		f += " and resourceProvider eq " + odataString(o.namespace)
 	}
