@@ -3,7 +3,7 @@ package authn
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -144,7 +144,7 @@ func (p *Passkeys) takeChallenge(ctx context.Context, op, tenantID, id, purpose,
 	}
 	if c.Purpose != purpose || (userID != "" && c.UserID != userID) {
 		return c, errs.E(op, errs.Unauthenticated, CodeChallengeExpired, "This sign-in request belongs to another sign-in or registration. Start again.",
-			errors.New("challenge purpose "+c.Purpose+" used for "+purpose))
+			fmt.Errorf("challenge made for %s by user %q, presented for %s by user %q", c.Purpose, c.UserID, purpose, userID))
 	}
 	return c, nil
 }

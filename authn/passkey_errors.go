@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -37,9 +38,25 @@ func refused(op string, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) {
 		msg = refusalMessage(pe, msg)
-		err = errors.New(pe.Type + ": " + pe.Details + " " + pe.DevInfo)
 	}
-	return errs.E(op, errs.Unauthenticated, CodePasskeyInvalid, msg, err)
+	return errs.E(op, errs.Unauthenticated, CodePasskeyInvalid, msg, libCause(err))
+}
+
+// libCause spells out a WebAuthn library error for the log: its Error method gives only the
+// summary, and the check that failed is in DevInfo.
+func libCause(err error) error {
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Type + ": " + pe.Details
+	if pe.DevInfo != "" && (pe.Err == nil || pe.DevInfo != pe.Err.Error()) {
+		msg += ": " + pe.DevInfo
+	}
+	if pe.Err != nil {
+		return fmt.Errorf("%s: %w", msg, libCause(pe.Err))
+	}
+	return errors.New(msg)
 }
 
 // refusalMessage names the failures a person can do something about.

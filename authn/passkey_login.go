@@ -104,7 +104,7 @@ func parseAssertion(op string, response []byte) (*protocol.ParsedCredentialAsser
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return nil, errs.E(op, errs.Invalid, CodePasskeyInvalid, "The passkey response could not be read. Try again.", err)
+		return nil, errs.E(op, errs.Invalid, CodePasskeyInvalid, "The passkey response could not be read. Try again.", libCause(err))
 	}
 	return parsed, nil
 }
@@ -147,11 +147,11 @@ func (p *Passkeys) owner(ctx context.Context, op string, c Challenge, pk Passkey
 		return directory.User{}, refused(op, errors.New("user handle does not name the credential's owner"))
 	}
 	u, err := lookup(ctx, []byte(pk.UserID))
-	if err != nil {
+	if err != nil && !errs.Is(err, errs.NotFound) {
 		return directory.User{}, errs.E(op, errs.Internal, err)
 	}
-	if u.ID != pk.UserID || u.TenantID != pk.TenantID {
-		return directory.User{}, errs.E(op, errs.Unauthenticated, CodePasskeyUnknown, "This passkey's account no longer exists.")
+	if err != nil || u.ID != pk.UserID || u.TenantID != pk.TenantID {
+		return directory.User{}, errs.E(op, errs.Unauthenticated, CodePasskeyUnknown, "This passkey's account no longer exists.", err)
 	}
 	if !u.AccountEnabled {
 		return directory.User{}, errs.E(op, errs.PermissionDenied, "Your account is disabled. Ask your administrator to enable it.")

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/latchsh/latch/directory"
@@ -128,8 +130,36 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, user directory.User, 
 	if !cred.Flags.UserVerified || !cred.Flags.UserPresent { // the library checks; say it here too
 		return Passkey{}, refused(op, errors.New("user presence or verification missing"))
 	}
+	if err := checkCredentialKey(cred.PublicKey); err != nil {
+		return Passkey{}, errs.E(op, errs.Invalid, CodePasskeyInvalid, "Your authenticator sent a public key Latch cannot use. Try another authenticator.", err)
+	}
 	pk := p.newPasskey(user, cred, displayName)
 	return pk, p.store(ctx, op, pk)
+}
+
+// checkCredentialKey parses the new credential's COSE key as sign-in will. With attestation
+// "none" nothing else looks at the key before it is stored, and a key that cannot verify
+// (wrong curve, point off the curve, missing coordinate) would make a passkey that never works.
+func checkCredentialKey(cose []byte) error {
+	k, err := webauthncose.ParsePublicKey(cose)
+	if err != nil {
+		return err
+	}
+	var alg int64
+	switch k := k.(type) {
+	case webauthncose.EC2PublicKeyData:
+		alg = k.Algorithm
+	case webauthncose.OKPPublicKeyData:
+		alg = k.Algorithm
+	case webauthncose.RSAPublicKeyData:
+		alg = k.Algorithm
+	}
+	for _, p := range credentialParameters() {
+		if int64(p.Algorithm) == alg {
+			return nil
+		}
+	}
+	return errors.New("credential key algorithm not offered")
 }
 
 // parseCreation caps and parses a registration response.
@@ -139,9 +169,21 @@ func parseCreation(op string, response []byte) (*protocol.ParsedCredentialCreati
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return nil, errs.E(op, errs.Invalid, CodePasskeyInvalid, "The passkey response could not be read. Try again.", err)
+		return nil, errs.E(op, errs.Invalid, CodePasskeyInvalid, "The passkey response could not be read. Try again.", creationCause(response, err))
 	}
 	return parsed, nil
+}
+
+// creationCause finds out for the log why a registration response did not parse: the library
+// reports a failed attestation object without saying what was wrong with it.
+func creationCause(response []byte, err error) error {
+	var ccr protocol.CredentialCreationResponse
+	if json.Unmarshal(response, &ccr) == nil {
+		if _, inner := ccr.AttestationResponse.Parse(); inner != nil {
+			return fmt.Errorf("%w: %w", libCause(err), libCause(inner))
+		}
+	}
+	return libCause(err)
 }
 
 func (p *Passkeys) newPasskey(user directory.User, cred *webauthn.Credential, displayName string) Passkey {
@@ -162,6 +204,9 @@ func (p *Passkeys) newPasskey(user directory.User, cred *webauthn.Credential, di
 func attestationType(format, typ string) string {
 	if format == "" || format == "none" {
 		return "none"
+	}
+	if typ == "basic_surrogate" { // the metadata service's name for self attestation
+		typ = "self"
 	}
 	return format + ":" + typ
 }
