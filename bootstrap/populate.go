@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/latchsh/latch/access"
 	"github.com/latchsh/latch/authn"
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
@@ -53,6 +54,9 @@ func populate(ctx context.Context, st store.Store, tokens *token.Service, t dire
 		return Result{}, err
 	}
 	if c.adminUPN, c.adminPass, c.adminExpires, err = createAdmin(ctx, st, t, now); err != nil {
+		return Result{}, err
+	}
+	if err = createRootGroup(ctx, st, t, c, now); err != nil {
 		return Result{}, err
 	}
 	if err = tokens.Rotate(ctx, t.ID); err != nil {
@@ -134,6 +138,46 @@ func assignGlobalAdmin(ctx context.Context, st store.Store, t directory.Tenant, 
 		ID: uuid.NewString(), TenantID: t.ID, PrincipalID: principalID,
 		RoleDefinitionID: directory.GlobalAdministrator.TemplateID, DirectoryScopeID: globalAdminScopeID,
 	})
+	if errs.Is(err, errs.Exists) {
+		return nil
+	}
+	return err
+}
+
+// createRootGroup makes the tenant's root management group (named after the tenant id, as in
+// Azure) and makes the owner service principal and the first administrator Owners of it, so
+// that a fresh install can manage its resources and grant access from the start. Azure
+// decides the resource manager by role assignments, not by directory roles, so Global
+// Administrator alone would leave them unable to do anything there.
+func createRootGroup(ctx context.Context, st store.Store, t directory.Tenant, c creds, now time.Time) error {
+	root := resource.NewRootGroup(t.ID, now)
+	if err := st.CreateManagementGroup(ctx, root); err != nil && !errs.Is(err, errs.Exists) {
+		return err
+	}
+	owner, err := st.GetServicePrincipalByAppID(ctx, t.ID, c.ownerAppID)
+	if err != nil {
+		return err
+	}
+	admin, err := st.GetUserByUPN(ctx, t.ID, c.adminUPN)
+	if err != nil {
+		return err
+	}
+	for _, p := range []struct{ id, typ string }{{owner.ID, access.PrincipalServicePrincipal}, {admin.ID, access.PrincipalUser}} {
+		if err := assignOwner(ctx, st, t, root, p.id, p.typ, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func assignOwner(ctx context.Context, st store.Store, t directory.Tenant, root resource.ManagementGroup, principalID, principalType string, now time.Time) error {
+	a := access.RoleAssignment{ID: uuid.NewString(), Scope: root.ARMID(), RoleDefinitionID: access.OwnerRoleID,
+		PrincipalID: principalID, PrincipalType: principalType, CreatedOn: now, UpdatedOn: now}
+	owner, _ := access.BuiltInRole(access.OwnerRoleID)
+	if err := access.ValidateAssignment(a, owner, nil, access.CurrentAPIVersion); err != nil {
+		return err
+	}
+	err := st.CreateRoleAssignment(ctx, resource.RoleAssignment{TenantID: t.ID, Assignment: a})
 	if errs.Is(err, errs.Exists) {
 		return nil
 	}

@@ -3,19 +3,16 @@ package httpapi
 import (
 	"net/http"
 	"strings"
-
-	"github.com/latchsh/latch/errs"
 )
 
-// armRoutes registers the ARM-shaped API: cloud metadata, tenants and subscriptions.
+// armRoutes registers the ARM-shaped API's fixed paths: cloud metadata and tenants.
 // az registers a cloud with a trailing-slash endpoint, so it asks for //metadata/endpoints;
-// both spellings are routed rather than redirected.
+// both spellings are routed rather than redirected. Everything under /subscriptions and
+// /providers is served by the ARM router (armTable), which Handler puts ahead of the mux.
 func (s *Server) armRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /metadata/endpoints", s.handleCloudEndpoints)
 	mux.HandleFunc("GET /{$}", s.handleRoot)
 	mux.HandleFunc("GET /tenants", s.withCaller(s.handleTenants))
-	mux.HandleFunc("GET /subscriptions", s.withCaller(s.handleSubscriptions))
-	mux.HandleFunc("GET /subscriptions/{sub}", s.withCaller(s.handleSubscription))
 }
 
 // handleRoot answers GET / with where the cloud metadata is.
@@ -90,35 +87,29 @@ func subscriptionJSON(id, tenantID, name, state string) map[string]any {
 		"subscriptionPolicies": map[string]string{"locationPlacementId": "Public_2014-09-01", "quotaId": "Latch_2026-01-01", "spendingLimit": "Off"}}
 }
 
-// handleSubscriptions lists the caller's tenant's subscriptions. Which of them the caller may
-// see is decided by role assignments once the access-control model lands; until then every
-// principal of the tenant sees the tenant's subscriptions.
-func (s *Server) handleSubscriptions(w http.ResponseWriter, r *http.Request, c Caller) {
-	subs, err := s.Store.ListSubscriptions(r.Context(), c.TenantID)
+// listSubscriptions lists the subscriptions of the caller's tenant that the caller may read.
+func listSubscriptions(q *armRequest) (int, any, error) {
+	subs, err := q.s.Store.ListSubscriptions(q.ctx, q.tenantID())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	out := make([]map[string]any, 0, len(subs))
 	for _, sub := range subs {
-		out = append(out, subscriptionJSON(sub.ID, sub.TenantID, sub.DisplayName, sub.State))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out})
-}
-
-func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request, c Caller) {
-	const op = "httpapi.handleSubscription"
-	subs, err := s.Store.ListSubscriptions(r.Context(), c.TenantID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	for _, sub := range subs {
-		if strings.EqualFold(sub.ID, r.PathValue("sub")) {
-			writeJSON(w, http.StatusOK, subscriptionJSON(sub.ID, sub.TenantID, sub.DisplayName, sub.State))
-			return
+		if q.authz.allowed(opSubRead, scopeOrZero(sub.ARMID())) {
+			out = append(out, subscriptionJSON(sub.ID, sub.TenantID, sub.DisplayName, sub.State))
 		}
 	}
-	s.writeError(w, r, errs.E(op, errs.NotFound, errs.Code("SubscriptionNotFound"),
-		"The subscription '"+truncate(r.PathValue("sub"), 64)+"' could not be found."))
+	return http.StatusOK, map[string]any{"value": out}, nil
+}
+
+// getSubscription answers one subscription the caller may read.
+func getSubscription(q *armRequest) (int, any, error) {
+	sub, err := q.subscription()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := q.authz.require(opSubRead, scopeOrZero(sub.ARMID())); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, subscriptionJSON(sub.ID, sub.TenantID, sub.DisplayName, sub.State), nil
 }

@@ -51,7 +51,7 @@ func (s *Server) graphAudience() string { return s.URL + "/" }
 
 // Handler returns the whole HTTP surface with logging and correlation ids around it.
 func (s *Server) Handler() http.Handler {
-	return FixDoubleSlash(s.withCorrelation(s.unrouted(s.routes())))
+	return FixDoubleSlash(s.withCorrelation(s.armRouter(armTable(), s.unrouted(s.routes()))))
 }
 
 // routes registers every route on a new mux (the route-inventory test walks it).
