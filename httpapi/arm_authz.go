@@ -49,6 +49,10 @@ type principalView struct {
 // groups' assignments are read, through the store's principal index.
 func (s *Server) principalView(ctx context.Context, tenantID, objectID string) (principalView, error) {
 	const op = "httpapi.principalView"
+	hier, err := s.hierarchy(ctx, tenantID) // first: it may create the root group and its Owners
+	if err != nil {
+		return principalView{}, err
+	}
 	groups, err := s.Store.ListGroups(ctx, tenantID)
 	if err != nil {
 		return principalView{}, errs.E(op, errs.Internal, err)
@@ -61,10 +65,6 @@ func (s *Server) principalView(ctx context.Context, tenantID, objectID string) (
 	custom, err := s.Store.ListRoleDefinitions(ctx, tenantID)
 	if err != nil {
 		return principalView{}, errs.E(op, errs.Internal, err)
-	}
-	hier, err := s.hierarchy(ctx, tenantID)
-	if err != nil {
-		return principalView{}, err
 	}
 	return principalView{ids: ids, index: resource.NewAccessIndex(resource.Assignments(as), resource.Definitions(custom), nil), hier: hier}, nil
 }
