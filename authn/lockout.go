@@ -50,8 +50,8 @@ func TOTPLockoutConfig() LockoutConfig {
 //
 // Use: Check before evaluating the credential; it refuses while the account or address is
 // locked and otherwise counts the attempt as failed in advance, so that any number of
-// concurrent attempts cannot evaluate more than the limit. Then Succeed (which clears the
-// account's count and returns the address's one attempt) or Fail. Unknown accounts go through
+// concurrent attempts cannot evaluate more than the limit. Then Succeed (which gives that one
+// attempt back) or Fail. Unknown accounts go through
 // the same calls (with DummyCheck in place of the password check) so that they answer alike.
 //
 // Memory: a counter exists only for a key that attempted something in its window, carries an
@@ -113,7 +113,7 @@ func (l *Lockout) Check(ctx context.Context, tenantID, account, address string) 
 	}
 	c, err = l.reserve(ctx, tenantID, l.addressKey(address), l.cfg.MaxAddressFailures, now)
 	if errors.Is(err, errLocked) {
-		l.release(ctx, tenantID, l.accountKey(account))
+		l.release(ctx, tenantID, l.accountKey(account), l.cfg.MaxAccountFailures)
 		return errs.E(op, errs.TooMany, errs.Code("locked"), "There were too many failed sign-ins from your network. Try again after "+c.LockedUntil.UTC().Format("15:04 UTC")+".")
 	}
 	if err != nil {
@@ -169,39 +169,43 @@ func laterOf(a, b time.Time) time.Time {
 // fails.
 func (l *Lockout) Fail(ctx context.Context, tenantID, account, address string) error { return nil }
 
-// Succeed records a correct credential: the account's count starts again from zero (a person
-// who finally typed it right is not punished for earlier typos) and the address gets its one
-// attempt back. It does not lift a lock: Check refused before the credential was evaluated.
+// Succeed records a correct credential: the attempt Check counted is given back to the account
+// and the address, so that signing in never counts as a failure. Earlier failures stay
+// counted: resetting them would let a person who signs in often refill an attacker's hundred
+// guesses an hour (ASVS 2.2.1 limits failures per account, whatever succeeds between them).
 // Errors: Internal or Unavailable from the store; the sign-in may still proceed.
 func (l *Lockout) Succeed(ctx context.Context, tenantID, account, address string) error {
 	const op = "authn.Lockout.Succeed"
-	now := l.now()
-	_, err := l.st.UpdateAttempts(ctx, tenantID, l.accountKey(account), func(c AttemptCounter) (AttemptCounter, error) {
-		if now.Before(c.LockedUntil) {
-			return c, errLocked
-		}
-		c.Failures, c.WindowStart, c.Expires = 0, now, now.Add(l.cfg.Window)
-		return c, nil
-	})
-	if err != nil && !errors.Is(err, errLocked) {
+	if err := l.release(ctx, tenantID, l.accountKey(account), l.cfg.MaxAccountFailures); err != nil {
 		return errs.E(op, errs.Internal, err)
 	}
-	if address != "" {
-		l.release(ctx, tenantID, l.addressKey(address))
+	if address == "" {
+		return nil
+	}
+	if err := l.release(ctx, tenantID, l.addressKey(address), l.cfg.MaxAddressFailures); err != nil {
+		return errs.E(op, errs.Internal, err)
 	}
 	return nil
 }
 
-// release gives back one counted attempt, if the window it was counted in is still open.
-func (l *Lockout) release(ctx context.Context, tenantID, key string) {
+// release gives back one counted attempt, if the window it was counted in is still open,
+// lifting the lock that attempt may have set.
+func (l *Lockout) release(ctx context.Context, tenantID, key string, limit int) error {
 	now := l.now()
-	l.st.UpdateAttempts(ctx, tenantID, key, func(c AttemptCounter) (AttemptCounter, error) {
-		if c.Failures == 0 || !now.Before(c.WindowStart.Add(l.cfg.Window)) || now.Before(c.LockedUntil) {
+	_, err := l.st.UpdateAttempts(ctx, tenantID, key, func(c AttemptCounter) (AttemptCounter, error) {
+		if c.Failures == 0 || !now.Before(c.WindowStart.Add(l.cfg.Window)) {
 			return c, errLocked // nothing to give back; write nothing
 		}
 		c.Failures--
+		if c.Failures < limit {
+			c.LockedUntil = time.Time{}
+		}
 		return c, nil
 	})
+	if errors.Is(err, errLocked) {
+		return nil
+	}
+	return err
 }
 
 // dummyHash is a real argon2id hash of a random secret, made once, so DummyCheck does the same

@@ -98,7 +98,7 @@ func nameParts(upn, displayName string) []string {
 	if len(labels) > 1 {
 		labels = labels[:len(labels)-1] // "test", "com": not a name
 	}
-	words := append(strings.FieldsFunc(local+" "+strings.ToLower(displayName), notAlnum), labels...)
+	words := strings.FieldsFunc(local+" "+strings.ToLower(displayName)+" "+strings.Join(labels, " "), notAlnum)
 	var out []string
 	for _, w := range words {
 		if utf8.RuneCountInString(w) >= minNameRunes {
@@ -110,13 +110,13 @@ func nameParts(upn, displayName string) []string {
 
 func notAlnum(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
 
-// passwordScore counts the password's characters, with each longest banned word and each run of
-// three or more repeated or consecutive characters counting as one.
+// passwordScore counts the password's characters, with each longest banned word, each run of
+// three or more repeated or consecutive characters and each repeated short unit counting as one.
 func passwordScore(s string) int {
 	rs := []rune(s)
 	score := 0
 	for i := 0; i < len(rs); score++ {
-		i += max(longestBanned(rs, i), patternRun(rs, i), 1)
+		i += max(longestBanned(rs, i), patternRun(rs, i), repeatRun(rs, i), 1)
 	}
 	return score
 }
@@ -150,6 +150,22 @@ func patternRun(rs []rune, i int) int {
 		return 0
 	}
 	return j - i
+}
+
+// repeatRun is the length of the stretch starting at rs[i] that repeats a unit of two to four
+// characters at least twice ("abab", "xyzxyz"), else 0.
+func repeatRun(rs []rune, i int) int {
+	best := 0
+	for p := 2; p <= 4; p++ {
+		j := i + p
+		for j < len(rs) && rs[j] == rs[j-p] {
+			j++
+		}
+		if j-i >= 2*p {
+			best = max(best, j-i)
+		}
+	}
+	return best
 }
 
 // PasswordExpired reports whether the password p must be changed at now under a maximum age
