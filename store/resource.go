@@ -13,7 +13,8 @@ import (
 type ResourceStore interface {
 	// Management groups, by name (the last segment of their id). Exists when the name is
 	// taken in the tenant. DeleteManagementGroup fails with Conflict while the group has
-	// child groups or subscriptions, and with Invalid for the root group.
+	// child groups or subscriptions, and with Invalid for the root group; it removes the role
+	// assignments at the group in the same transaction.
 	CreateManagementGroup(ctx context.Context, g resource.ManagementGroup) error
 	GetManagementGroup(ctx context.Context, tenantID, name string) (resource.ManagementGroup, error)
 	ListManagementGroups(ctx context.Context, tenantID string) ([]resource.ManagementGroup, error)

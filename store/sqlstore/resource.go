@@ -80,7 +80,7 @@ func (s *Store) UpdateManagementGroup(ctx context.Context, tenantID, name string
 	return managementGroups.update(ctx, s, op, tenantID, cur.Name, fn)
 }
 
-// DeleteManagementGroup removes an empty, non-root group.
+// DeleteManagementGroup removes an empty, non-root group and the role assignments at it.
 func (s *Store) DeleteManagementGroup(ctx context.Context, tenantID, name string) error {
 	const op = "store.DeleteManagementGroup"
 	err := s.inTx(ctx, func(c conn) error {
@@ -100,7 +100,13 @@ func (s *Store) DeleteManagementGroup(ctx context.Context, tenantID, name string
 			return errs.E(op, errs.Conflict, errs.Code("ManagementGroupHasChildren"), fmt.Sprintf(
 				"The management group '%s' has child groups or subscriptions; move or delete them first.", g.Name))
 		}
-		return managementGroups.remove(ctx, c, op, tenantID, g.Name)
+		if err := managementGroups.remove(ctx, c, op, tenantID, g.Name); err != nil {
+			return err
+		}
+		// Assignments at the group go with it, so a group made later under the name inherits nothing.
+		_, err = c.exec(ctx, `DELETE FROM docs WHERE kind = ? AND tenant_id = ? AND lookup LIKE ? ESCAPE '\'`,
+			roleAssignmentsKind.name, tenantID, likeEscape(resource.IDKey(g.ARMID()))+"|%")
+		return err
 	})
 	return s.d.wrap(op, err, "")
 }

@@ -42,7 +42,12 @@ func mgRoundTrip(t *testing.T, s store.Store) {
 		return g, nil
 	})
 	must(t, err)
+	at := newAssignment(tid, resource.ManagementGroupID("Team"), newID(), access.ReaderRoleID)
+	must(t, s.CreateRoleAssignment(ctx(t), at))
 	must(t, s.DeleteManagementGroup(ctx(t), tid, "team"))
+	if _, err := s.GetRoleAssignment(ctx(t), tid, at.Assignment.ID); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("the assignment at a deleted group survived: %v", err)
+	}
 	_, err = s.GetManagementGroup(ctx(t), tid, "Team")
 	wantKind(t, err, errs.NotFound)
 }
