@@ -20,7 +20,7 @@ func TestARMManagementGroups(t *testing.T) {
 			body: map[string]any{"properties": map[string]any{"details": map[string]any{"parent": map[string]any{"id": mgs + "/nowhere"}}}}, status: 403, code: codeAuthz},
 		{name: "fail/bad-name", method: "PUT", path: mgs + "/bad." + "?api-version=2021-04-01", tok: f.adminTok, body: map[string]any{"properties": map[string]any{}}, status: 400, code: "InvalidManagementGroupName"},
 		{name: "ok/create-as-az", method: "PUT", path: team + "?api-version=2021-04-01", tok: f.adminTok,
-			body: map[string]any{"name": "team", "properties": map[string]any{"displayName": "Team", "details": map[string]any{"parent": map[string]any{"id": rootID}}}},
+			body:   map[string]any{"name": "team", "properties": map[string]any{"displayName": "Team", "details": map[string]any{"parent": map[string]any{"id": rootID}}}},
 			status: 200, check: func(t *testing.T, m map[string]any) {
 				wantField(team, "id")(t, m)
 				wantField(rootID, "properties", "details", "parent", "id")(t, m)
