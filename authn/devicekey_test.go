@@ -59,12 +59,14 @@ func TestDeviceKeyLogin(t *testing.T) {
 	}
 }
 
-func TestDeviceKeyRefusals(t *testing.T) {
-	type tc struct {
-		name string
-		want errs.Kind
-		run  func(e *passkeyEnv, d deviceKit) error
-	}
+// deviceCase is one device-key test, run after alice registered the key d.
+type deviceCase struct {
+	name string
+	want errs.Kind
+	run  func(e *passkeyEnv, d deviceKit) error
+}
+
+func deviceKeyCases() []deviceCase {
 	// finish begins a device login and finishes it with the signature sig(challenge).
 	finish := func(e *passkeyEnv, d deviceKit, sig func([]byte) []byte) error {
 		ch, id, err := e.pk.BeginDeviceLogin(e.t.Context(), testTenant, d.id)
@@ -86,7 +88,7 @@ func TestDeviceKeyRefusals(t *testing.T) {
 			return err
 		}
 	}
-	cases := []tc{
+	return []deviceCase{
 		{"fail/register-rsa-key", errs.Invalid, registerKey(rsaDER)},
 		{"fail/register-p384-key", errs.Invalid, registerKey(p384DER)},
 		{"fail/register-ed25519-key", errs.Invalid, registerKey(edDER)},
@@ -146,6 +148,10 @@ func TestDeviceKeyRefusals(t *testing.T) {
 			return err
 		}},
 	}
+}
+
+func TestDeviceKeyRefusals(t *testing.T) {
+	cases := deviceKeyCases()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newPasskeyEnv(t)

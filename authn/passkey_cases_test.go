@@ -117,6 +117,13 @@ func registrationFailures() []passkeyCase {
 			ad[53], ad[54] = 0xff, 0xff
 			return ad
 		})),
+	}
+	return append(append(cs, attestationFailures()...), registrationBindingFailures()...)
+}
+
+// attestationFailures break the attestation object's CBOR, its statement or the key in it.
+func attestationFailures() []passkeyCase {
+	return []passkeyCase{
 		// attestation object CBOR
 		regFail("cbor-nested-6-deep", invalid, withFormat("packed"), withStmt(func(s map[string]any) { s["x5c"] = nested(6, []byte{1}) })),
 		regFail("cbor-duplicate-map-keys", invalid, withAttObject(func(obj []byte) []byte {
@@ -162,5 +169,4 @@ func registrationFailures() []passkeyCase {
 			delete(r["response"].(map[string]any), "attestationObject")
 		})),
 	}
-	return append(cs, registrationBindingFailures()...)
 }
