@@ -53,7 +53,7 @@ func under(roots ...string) func(string) bool {
 }
 
 var (
-	domain       = under("errs", "directory", "authn", "token", "access", "conditional", "resource", "policy")
+	domain       = under("errs", "directory", "authn", "token", "access", "conditional", "risk", "signinlog", "resource", "policy")
 	protocols    = under("net/http", "database/sql")
 	serverSide   = under("store", "httpapi", "webui", "cli")
 	storeDrivers = under("store/sqlite", "store/postgres", "store/sqlstore")

@@ -1,0 +1,259 @@
+package conditional
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Evaluator is a set of policies prepared for many evaluations: ids lower-cased, lists turned
+// into sets and bit masks, and the enabled and report-only policies indexed by the
+// application and the user, group or role they include, so a sign-in looks only at the
+// policies that could apply to it. It is immutable and safe for concurrent use.
+type Evaluator struct {
+	policies  []compiled
+	template  []PolicyResult // each policy's result when it does not apply
+	byApp     map[string][]int32
+	byAction  map[string][]int32
+	allApps   []int32
+	byUser    map[string][]int32
+	byGroup   map[string][]int32
+	byRole    map[string][]int32
+	allUsers  []int32
+	guests    []int32
+	locations map[string]NamedLocation
+	trusted   []NamedLocation
+	strengths map[string]methodSets
+}
+
+// methodSets is a strength's allowed combinations as bit sets; nil satisfies nothing.
+type methodSets []methodSet
+
+func (m methodSets) satisfiedBy(have methodSet) bool {
+	for _, need := range m {
+		if need&^have == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// compiled is one policy's conditions and controls in the form evaluation wants.
+type compiled struct {
+	p                                *Policy
+	enforced                         bool
+	exclUsers, exclGroups, exclRoles []string
+	exclGuests                       bool
+	exclApps                         []string
+	signInRisk, userRisk             riskSet
+	clients                          []string // nil: any client app type
+	loc                              *Locations
+	inclPlatforms, exclPlatforms     []string
+	grant                            Controls // the required grant controls
+	and                              bool
+	strength                         string // MultifactorID for mfa, or the authenticationStrength id
+	freq                             time.Duration
+	everyTime                        bool
+}
+
+// riskSet is a set of risk levels; zero means any level.
+type riskSet uint8
+
+// Compile prepares policies for evaluation with the tenant's named locations and custom
+// strengths (the built-ins are always known; a custom strength may not replace one). The
+// policies should have passed Validate; Compile does not re-check them, and a policy naming
+// an unknown location or strength fails closed at evaluation (see Evaluate). The Evaluator
+// keeps pointers into policies: the caller must not modify them afterwards.
+func Compile(policies []Policy, locs []NamedLocation, strengths map[string]Strength) *Evaluator {
+	e := &Evaluator{byApp: map[string][]int32{}, byAction: map[string][]int32{},
+		byUser: map[string][]int32{}, byGroup: map[string][]int32{}, byRole: map[string][]int32{},
+		locations: map[string]NamedLocation{}, strengths: map[string]methodSets{}}
+	e.addLocations(locs)
+	e.addStrengths(strengths)
+	e.policies = make([]compiled, len(policies))
+	e.template = make([]PolicyResult, len(policies))
+	for i := range policies {
+		p := &policies[i]
+		e.policies[i] = compilePolicy(p)
+		e.template[i] = PolicyResult{Policy: p, Result: notAppliedResult(p.State)}
+		if p.State == StateEnabled || p.State == StateReportOnly {
+			e.index(int32(i), p)
+		}
+	}
+	return e
+}
+
+func notAppliedResult(s State) ResultKind {
+	switch s {
+	case StateEnabled:
+		return NotApplied
+	case StateReportOnly:
+		return ReportOnlyNotApplied
+	}
+	return NotEnabled
+}
+
+func (e *Evaluator) addLocations(locs []NamedLocation) {
+	for _, l := range locs {
+		e.locations[strings.ToLower(l.ID)] = l
+		if l.IsTrusted && !l.Country {
+			e.trusted = append(e.trusted, l)
+		}
+	}
+}
+
+func (e *Evaluator) addStrengths(custom map[string]Strength) {
+	for _, s := range custom {
+		e.strengths[strings.ToLower(s.ID)] = setsOf(s)
+	}
+	for _, s := range BuiltInStrengths() {
+		e.strengths[s.ID] = setsOf(s)
+	}
+}
+
+func setsOf(s Strength) methodSets {
+	var out methodSets
+	for _, c := range s.AllowedCombinations {
+		if set, ok := combination(c); ok {
+			out = append(out, set)
+		}
+	}
+	return out
+}
+
+// index files policy i under every application and principal it includes. A policy is a
+// candidate for a sign-in only when it is found both through the sign-in's application (or
+// user action) and through its user, groups, roles or guest status.
+func (e *Evaluator) index(i int32, p *Policy) {
+	a := p.Conditions.Applications
+	for _, app := range a.IncludeApplications {
+		if app == All {
+			e.allApps = append(e.allApps, i)
+		} else if app != None {
+			addTo(e.byApp, strings.ToLower(app), i)
+		}
+	}
+	for _, act := range a.IncludeUserActions {
+		addTo(e.byAction, act, i)
+	}
+	u := p.Conditions.Users
+	for _, id := range u.IncludeUsers {
+		switch id {
+		case All:
+			e.allUsers = append(e.allUsers, i)
+		case GuestsOrExternalUsers:
+			e.guests = append(e.guests, i)
+		case None:
+		default:
+			addTo(e.byUser, strings.ToLower(id), i)
+		}
+	}
+	if u.IncludeGuests != nil {
+		e.guests = append(e.guests, i)
+	}
+	for _, g := range u.IncludeGroups {
+		addTo(e.byGroup, strings.ToLower(g), i)
+	}
+	for _, r := range u.IncludeRoles {
+		addTo(e.byRole, strings.ToLower(r), i)
+	}
+}
+
+func addTo(m map[string][]int32, k string, i int32) { m[k] = append(m[k], i) }
+
+func compilePolicy(p *Policy) compiled {
+	c := p.Conditions
+	u := c.Users
+	out := compiled{p: p, enforced: p.State == StateEnabled,
+		exclUsers: lowerAll(u.ExcludeUsers), exclGroups: lowerAll(u.ExcludeGroups), exclRoles: lowerAll(u.ExcludeRoles),
+		exclGuests: u.ExcludeGuests != nil || slices.Contains(u.ExcludeUsers, GuestsOrExternalUsers),
+		exclApps:   lowerAll(c.Applications.ExcludeApplications),
+		signInRisk: riskSetOf(c.SignInRiskLevels), userRisk: riskSetOf(c.UserRiskLevels),
+		loc: c.Locations,
+	}
+	if len(c.ClientAppTypes) > 0 && !slices.Contains(c.ClientAppTypes, ClientAll) {
+		out.clients = c.ClientAppTypes
+	}
+	if c.Platforms != nil && !slices.Contains(c.Platforms.IncludePlatforms, "all") {
+		out.inclPlatforms = c.Platforms.IncludePlatforms
+	}
+	if c.Platforms != nil {
+		out.exclPlatforms = c.Platforms.ExcludePlatforms
+	}
+	out.compileControls(p)
+	return out
+}
+
+func (c *compiled) compileControls(p *Policy) {
+	if g := p.GrantControls; g != nil {
+		c.and = g.Operator == OperatorAND
+		for _, name := range g.BuiltInControls {
+			if i := slices.Index(controlNames, name); i >= 0 {
+				c.grant |= 1 << i
+			}
+		}
+		if g.AuthenticationStrength != nil {
+			c.grant |= NeedStrength
+			c.strength = strings.ToLower(g.AuthenticationStrength.ID)
+		}
+		if c.grant&NeedMFA != 0 {
+			c.strength = MultifactorID
+		}
+	}
+	if s := p.SessionControls; s != nil && s.SignInFrequency != nil && s.SignInFrequency.IsEnabled {
+		c.freq, c.everyTime = frequencyOf(*s.SignInFrequency)
+	}
+}
+
+// everyTimeSkew is how old an authentication may be and still count as "every time": the
+// five minutes Entra allows for clock skew.
+const everyTimeSkew = 5 * time.Minute
+
+func frequencyOf(f SignInFrequency) (time.Duration, bool) {
+	if f.FrequencyInterval == FrequencyEveryTime {
+		return everyTimeSkew, true
+	}
+	if f.Value == nil || f.Type == nil {
+		return 0, false
+	}
+	unit := time.Hour
+	if *f.Type == FrequencyDays {
+		unit = 24 * time.Hour
+	}
+	return time.Duration(*f.Value) * unit, false
+}
+
+var riskLevels = []string{RiskNone, RiskLow, RiskMedium, RiskHigh}
+
+func riskSetOf(levels []string) riskSet {
+	var s riskSet
+	for _, l := range levels {
+		if i := slices.Index(riskLevels, l); i >= 0 {
+			s |= 1 << i
+		}
+	}
+	return s
+}
+
+// has reports whether level (empty meaning none) is in s; an empty s holds every level.
+func (s riskSet) has(level string) bool {
+	if s == 0 {
+		return true
+	}
+	if level == "" {
+		level = RiskNone
+	}
+	i := slices.Index(riskLevels, level)
+	return i >= 0 && s&(1<<i) != 0
+}
+
+func lowerAll(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
