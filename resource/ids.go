@@ -60,14 +60,26 @@ func ChildID(parentID, childType, name string) string {
 // the id in lower case (ASCII only, as access.Scope compares).
 func IDKey(id string) string { return lowerASCII(id) }
 
+// lowerASCII lower-cases ASCII letters only, copying s once and only when it has any.
 func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
+	i := 0
+	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
+		i++
 	}
-	return string(b)
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // ResourceRef is a parsed resource id.
