@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/latchsh/latch/access"
 	"github.com/latchsh/latch/cli"
+	"github.com/latchsh/latch/resource"
 	"github.com/latchsh/latch/testenv"
 )
 
@@ -112,6 +116,7 @@ func TestUserSignsIn(t *testing.T) {
 	srv := testenv.StartServer(t, testenv.ServerOptions{})
 	owner := ownerLogin(t, srv)
 	owner.ok(nil, "ad", "user", "create", "--display-name", "Frank", "--user-principal-name", "frank@contoso.test", "--password", "franks long passphrase")
+	grantReader(t, srv, "frank@contoso.test") // as in Azure, a person with no role sees no subscription to sign in to
 
 	t.Run("ok/browser", func(t *testing.T) {
 		l := newLatch(t)
@@ -203,4 +208,19 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 		w.found <- m[1]
 	}
 	return n, err
+}
+
+// grantReader gives the user Reader on the default subscription, straight in the store.
+func grantReader(t *testing.T, srv *testenv.Server, upn string) {
+	t.Helper()
+	u, err := srv.Store.GetUserByUPN(context.Background(), srv.TenantID, upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Store.CreateRoleAssignment(context.Background(), resource.RoleAssignment{TenantID: srv.TenantID,
+		Assignment: access.RoleAssignment{ID: uuid.NewString(), Scope: "/subscriptions/" + srv.Boot.SubscriptionID,
+			RoleDefinitionID: access.ReaderRoleID, PrincipalID: u.ID, PrincipalType: access.PrincipalUser}})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
