@@ -185,3 +185,13 @@ func TestARMCheckAccess(t *testing.T) {
 	}
 	f.run(t, []armCase{{name: "deny/disabled-account", method: "POST", path: check, tok: miTok, body: ask(f.carol.ID, admin, vm1ID), status: 200, check: allowed(false)}})
 }
+
+// Assignments can only be written about the caller's own tenant's subscriptions.
+func TestARMRoleAssignmentOtherTenant(t *testing.T) {
+	f := newARMFixture(t)
+	f.run(t, []armCase{
+		{name: "fail/other-tenant-subscription", method: "PUT", path: assignmentPath("/subscriptions/"+f.otherSub) + apiAuthz, tok: f.adminTok,
+			body: assignmentBody(f.sub, access.ReaderRoleID, f.alice.ID, "User"), status: 404, code: "SubscriptionNotFound"},
+		{name: "fail/other-tenant-lists", method: "GET", path: "/subscriptions/" + f.sub + "/providers/Microsoft.Authorization/roleAssignments" + apiAuthz, tok: f.otherTok, status: 404, code: "SubscriptionNotFound"},
+	})
+}

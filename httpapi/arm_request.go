@@ -112,8 +112,8 @@ func (q *armRequest) subscription() (resource.Subscription, error) {
 		"The subscription '"+truncate(id, 64)+"' could not be found.")
 }
 
-// scopeOf parses an ARM id the router captured, refusing anything that is not a scope with
-// ARM's InvalidScope... as errs.Invalid.
+// scopeOf parses a scope the router captured or a body named; anything else is errs.Invalid
+// with access's code InvalidScope.
 func scopeOf(s string) (access.Scope, error) {
 	sc, err := access.ParseScope(s)
 	if err != nil {

@@ -12,9 +12,17 @@ import (
 )
 
 // authScope is the scope an Authorization route sits under: "/" when the path starts with
-// /providers/Microsoft.Authorization.
+// /providers/Microsoft.Authorization. A scope in a subscription must be in one of the
+// caller's tenant's subscriptions (SubscriptionNotFound otherwise), so that nobody writes
+// assignments about another tenant's resources, even ones that could never take effect.
 func (q *armRequest) authScope() (access.Scope, error) {
-	return scopeOf(q.vars["scope"])
+	sc, err := scopeOf(q.vars["scope"])
+	if err != nil || sc.SubscriptionID() == "" {
+		return sc, err
+	}
+	q.vars["sub"] = sc.SubscriptionID()
+	_, err = q.subscription()
+	return sc, err
 }
 
 // roleDefinitionsAt returns the built-in roles and the custom roles that can be assigned at
