@@ -75,7 +75,7 @@ func ParseNamedLocation(b []byte) (NamedLocation, error) {
 	}
 	l, err := j.location()
 	if err != nil {
-		return NamedLocation{}, errs.E(op, errs.Invalid, err)
+		return NamedLocation{}, err
 	}
 	return l, nil
 }
@@ -142,7 +142,7 @@ func (j locationJSON) countryFields(l *NamedLocation, v *problems) {
 	if j.IPRanges != nil || j.IsTrusted != nil {
 		v.add("a countryNamedLocation has no ipRanges or isTrusted")
 	}
-	l.LookupMethod = LookupClientIP
+	l.Country, l.LookupMethod = true, LookupClientIP
 	if j.LookupMethod != "" && j.LookupMethod != LookupClientIP {
 		v.add("countryLookupMethod: only %s is supported", LookupClientIP)
 	}

@@ -119,7 +119,7 @@ func ParseStrength(b []byte) (Strength, error) {
 	s.PolicyType = PolicyTypeCustom
 	s.RequirementsSatisfied = requirementsOf(s.AllowedCombinations)
 	if err := s.ValidateCustom(); err != nil {
-		return Strength{}, errs.E(op, errs.Invalid, err)
+		return Strength{}, errs.E(op, errs.Invalid, errs.Message(err))
 	}
 	return s, nil
 }

@@ -21,7 +21,7 @@ func ParsePolicy(b []byte) (Policy, error) {
 	}
 	p.Created, p.Modified = p.Created.UTC(), p.Modified.UTC()
 	if err := p.Validate(); err != nil {
-		return Policy{}, errs.E(op, errs.Invalid, err)
+		return Policy{}, errs.E(op, errs.Invalid, errs.Message(err))
 	}
 	return p, nil
 }
