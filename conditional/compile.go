@@ -48,6 +48,7 @@ type compiled struct {
 	signInRisk, userRisk             riskSet
 	clients                          []string // nil: any client app type
 	loc                              *Locations
+	platforms                        bool // limited to inclPlatforms
 	inclPlatforms, exclPlatforms     []string
 	grant                            Controls // the required grant controls
 	and                              bool
@@ -174,11 +175,9 @@ func compilePolicy(p *Policy) compiled {
 	if len(c.ClientAppTypes) > 0 && !slices.Contains(c.ClientAppTypes, ClientAll) {
 		out.clients = c.ClientAppTypes
 	}
-	if c.Platforms != nil && !slices.Contains(c.Platforms.IncludePlatforms, "all") {
-		out.inclPlatforms = c.Platforms.IncludePlatforms
-	}
 	if c.Platforms != nil {
-		out.exclPlatforms = c.Platforms.ExcludePlatforms
+		out.platforms = !slices.Contains(c.Platforms.IncludePlatforms, "all")
+		out.inclPlatforms, out.exclPlatforms = c.Platforms.IncludePlatforms, c.Platforms.ExcludePlatforms
 	}
 	out.compileControls(p)
 	return out

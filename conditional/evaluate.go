@@ -189,10 +189,10 @@ func intersects(a, b []string) bool {
 // platformMatches: an unknown platform matches only a policy for all platforms, so
 // hiding the platform never escapes a policy that names "all".
 func (c *compiled) platformMatches(platform string) bool {
-	if c.exclPlatforms != nil && platform != "" && slices.Contains(c.exclPlatforms, platform) {
+	if platform != "" && slices.Contains(c.exclPlatforms, platform) {
 		return false
 	}
-	return c.inclPlatforms == nil || platform != "" && slices.Contains(c.inclPlatforms, platform)
+	return !c.platforms || platform != "" && slices.Contains(c.inclPlatforms, platform)
 }
 
 func (v *env) locationMatches(l *Locations, s SignIn) bool {

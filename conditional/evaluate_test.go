@@ -197,7 +197,9 @@ func TestEvaluateSignInConditions(t *testing.T) {
 }
 
 func TestEvaluateLocations(t *testing.T) {
-	block := func(in, ex []string) []Policy { return []Policy{pol("block", Strings{ControlBlock}, locations(in, ex))} }
+	block := func(in, ex []string) []Policy {
+		return []Policy{pol("block", Strings{ControlBlock}, locations(in, ex))}
+	}
 	at := func(a string) func(*SignIn) { return func(s *SignIn) { s.Address = netip.MustParseAddr(a) } }
 	runEvalCases(t, []evalCase{
 		{name: "fail/named-ipv4", policies: block([]string{blockIP}, nil), signIn: signIn(at("192.0.2.9")), outcome: Block},

@@ -51,7 +51,9 @@ func apps(include ...string) func(*Policy) {
 }
 
 func locations(include, exclude []string) func(*Policy) {
-	return func(p *Policy) { p.Conditions.Locations = &Locations{IncludeLocations: include, ExcludeLocations: exclude} }
+	return func(p *Policy) {
+		p.Conditions.Locations = &Locations{IncludeLocations: include, ExcludeLocations: exclude}
+	}
 }
 
 func frequency(value int, unit string) func(*Policy) {
