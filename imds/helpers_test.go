@@ -3,6 +3,7 @@ package imds
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -114,11 +115,11 @@ func newTestServer(t testing.TB, cfg Config, ids ...Identity) (*Server, *fakeSou
 // mod changes a test request.
 type mod func(*http.Request)
 
-func header(k, v string) mod      { return func(r *http.Request) { r.Header.Set(k, v) } }
-func noHeader(k string) mod       { return func(r *http.Request) { r.Header.Del(k) } }
-func host(h string) mod           { return func(r *http.Request) { r.Host = h } }
-func method(m string) mod         { return func(r *http.Request) { r.Method = m } }
-func remote(addr string) mod      { return func(r *http.Request) { r.RemoteAddr = addr } }
+func header(k, v string) mod     { return func(r *http.Request) { r.Header.Set(k, v) } }
+func noHeader(k string) mod      { return func(r *http.Request) { r.Header.Del(k) } }
+func host(h string) mod          { return func(r *http.Request) { r.Host = h } }
+func method(m string) mod        { return func(r *http.Request) { r.Method = m } }
+func remote(addr string) mod     { return func(r *http.Request) { r.RemoteAddr = addr } }
 func onListener(addr string) mod { return func(r *http.Request) { withLocalAddr(r, addr) } }
 
 func withLocalAddr(r *http.Request, addr string) *http.Request {
@@ -157,3 +158,7 @@ func errorBody(t testing.TB, w *httptest.ResponseRecorder) (code, desc string) {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 const tokenPath = "/metadata/identity/oauth2/token"
+
+type contextT = context.Context
+
+func ioNopCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }

@@ -97,7 +97,7 @@ func storageTree(p StorageProfile) map[string]node {
 func diskTree(d Disk, data bool) map[string]node {
 	m := map[string]node{"caching": d.Caching, "createOption": d.CreateOption, "diskSizeGB": d.DiskSizeGB,
 		"managedDisk": map[string]node{"id": d.ManagedDiskID, "storageAccountType": d.StorageAccountType},
-		"name": d.Name, "writeAcceleratorEnabled": d.WriteAcceleratorEnabled}
+		"name":        d.Name, "writeAcceleratorEnabled": d.WriteAcceleratorEnabled}
 	if data {
 		m["lun"] = d.Lun
 	} else {

@@ -16,7 +16,7 @@ type limiter struct {
 	rate  float64
 	burst float64 // rate, at least 1
 	conc  int     // 0: no cap
-	now  func() time.Time
+	now   func() time.Time
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
