@@ -131,3 +131,7 @@ func TestAzidentityIMDS(t *testing.T) {
 		t.Fatalf("fail/unknown-client-id took %v: the client retried, so the answer was not a plain 400", d)
 	}
 }
+
+func policyScopes(scope string) policy.TokenRequestOptions {
+	return policy.TokenRequestOptions{Scopes: []string{scope}}
+}
