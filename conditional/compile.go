@@ -13,6 +13,7 @@ import (
 type Evaluator struct {
 	policies  []compiled
 	template  []PolicyResult // each policy's result when it does not apply
+	ptrs      []*Policy
 	byApp     map[string][]int32
 	byAction  map[string][]int32
 	allApps   []int32
@@ -21,6 +22,7 @@ type Evaluator struct {
 	byRole    map[string][]int32
 	allUsers  []int32
 	guests    []int32
+	ids       map[string]int32 // excluded principal ids, interned
 	locations map[string]NamedLocation
 	trusted   []NamedLocation
 	strengths map[string]methodSets
@@ -40,21 +42,22 @@ func (m methodSets) satisfiedBy(have methodSet) bool {
 
 // compiled is one policy's conditions and controls in the form evaluation wants.
 type compiled struct {
-	p                                *Policy
-	enforced                         bool
-	exclUsers, exclGroups, exclRoles []string
-	exclGuests                       bool
-	exclApps                         []string
-	signInRisk, userRisk             riskSet
-	clients                          []string // nil: any client app type
-	loc                              *Locations
-	platforms                        bool // limited to inclPlatforms
-	inclPlatforms, exclPlatforms     []string
-	grant                            Controls // the required grant controls
-	and                              bool
-	strength                         string // MultifactorID for mfa, or the authenticationStrength id
-	freq                             time.Duration
-	everyTime                        bool
+	p                            *Policy
+	enforced                     bool
+	exclPrincipals               []int32 // interned user, group and role ids excluded
+	exclGuests                   bool
+	exclApps                     []string
+	signInRisk, userRisk         riskSet
+	clients                      clientSet
+	mfaSets, strengthSets        methodSets // resolved at Compile: nil satisfies nothing
+	loc                          *Locations
+	platforms                    bool // limited to inclPlatforms
+	inclPlatforms, exclPlatforms []string
+	grant                        Controls // the required grant controls
+	and                          bool
+	strength                     string // MultifactorID for mfa, or the authenticationStrength id
+	freq                         time.Duration
+	everyTime                    bool
 }
 
 // riskSet is a set of risk levels; zero means any level.
@@ -68,15 +71,17 @@ type riskSet uint8
 func Compile(policies []Policy, locs []NamedLocation, strengths map[string]Strength) *Evaluator {
 	e := &Evaluator{byApp: map[string][]int32{}, byAction: map[string][]int32{},
 		byUser: map[string][]int32{}, byGroup: map[string][]int32{}, byRole: map[string][]int32{},
-		locations: map[string]NamedLocation{}, strengths: map[string]methodSets{}}
+		ids: map[string]int32{}, locations: map[string]NamedLocation{}, strengths: map[string]methodSets{}}
 	e.addLocations(locs)
 	e.addStrengths(strengths)
 	e.policies = make([]compiled, len(policies))
 	e.template = make([]PolicyResult, len(policies))
+	e.ptrs = make([]*Policy, len(policies))
 	for i := range policies {
 		p := &policies[i]
-		e.policies[i] = compilePolicy(p)
-		e.template[i] = PolicyResult{Policy: p, Result: notAppliedResult(p.State)}
+		e.policies[i] = e.compilePolicy(p)
+		e.template[i] = PolicyResult{Index: int32(i), Result: notAppliedResult(p.State)}
+		e.ptrs[i] = p
 		if p.State == StateEnabled || p.State == StateReportOnly {
 			e.index(int32(i), p)
 		}
@@ -162,25 +167,59 @@ func (e *Evaluator) index(i int32, p *Policy) {
 
 func addTo(m map[string][]int32, k string, i int32) { m[k] = append(m[k], i) }
 
-func compilePolicy(p *Policy) compiled {
+func (e *Evaluator) compilePolicy(p *Policy) compiled {
 	c := p.Conditions
 	u := c.Users
 	out := compiled{p: p, enforced: p.State == StateEnabled,
-		exclUsers: lowerAll(u.ExcludeUsers), exclGroups: lowerAll(u.ExcludeGroups), exclRoles: lowerAll(u.ExcludeRoles),
-		exclGuests: u.ExcludeGuests != nil || slices.Contains(u.ExcludeUsers, GuestsOrExternalUsers),
-		exclApps:   lowerAll(c.Applications.ExcludeApplications),
-		signInRisk: riskSetOf(c.SignInRiskLevels), userRisk: riskSetOf(c.UserRiskLevels),
+		exclPrincipals: e.intern(u.ExcludeUsers, u.ExcludeGroups, u.ExcludeRoles),
+		exclGuests:     u.ExcludeGuests != nil || slices.Contains(u.ExcludeUsers, GuestsOrExternalUsers),
+		exclApps:       lowerAll(c.Applications.ExcludeApplications),
+		signInRisk:     riskSetOf(c.SignInRiskLevels), userRisk: riskSetOf(c.UserRiskLevels),
 		loc: c.Locations,
 	}
-	if len(c.ClientAppTypes) > 0 && !slices.Contains(c.ClientAppTypes, ClientAll) {
-		out.clients = c.ClientAppTypes
+	if !slices.Contains(c.ClientAppTypes, ClientAll) {
+		out.clients = clientSetOf(c.ClientAppTypes...)
 	}
 	if c.Platforms != nil {
 		out.platforms = !slices.Contains(c.Platforms.IncludePlatforms, "all")
 		out.inclPlatforms, out.exclPlatforms = c.Platforms.IncludePlatforms, c.Platforms.ExcludePlatforms
 	}
 	out.compileControls(p)
+	out.mfaSets, out.strengthSets = e.strengths[MultifactorID], e.strengths[out.strength]
 	return out
+}
+
+// intern gives each excluded principal id a small number, so a sign-in's user, groups and
+// roles become one bit set and each exclusion one bit test.
+func (e *Evaluator) intern(lists ...[]string) []int32 {
+	var out []int32
+	for _, list := range lists {
+		for _, id := range list {
+			id = strings.ToLower(id)
+			n, ok := e.ids[id]
+			if !ok {
+				n = int32(len(e.ids))
+				e.ids[id] = n
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// clientSet is a set of client app types; zero means any.
+type clientSet uint8
+
+var clientTypes = []string{ClientBrowser, ClientMobileAndDesktop, ClientExchangeActiveSync, ClientOther}
+
+func clientSetOf(types ...string) clientSet {
+	var s clientSet
+	for _, t := range types {
+		if i := slices.Index(clientTypes, t); i >= 0 {
+			s |= 1 << i
+		}
+	}
+	return s
 }
 
 func (c *compiled) compileControls(p *Policy) {
@@ -234,16 +273,12 @@ func riskSetOf(levels []string) riskSet {
 	return s
 }
 
-// has reports whether level (empty meaning none) is in s; an empty s holds every level.
-func (s riskSet) has(level string) bool {
-	if s == 0 {
-		return true
-	}
+// riskBit is the set holding just level ("" meaning none); an unknown level is the empty set.
+func riskBit(level string) riskSet {
 	if level == "" {
 		level = RiskNone
 	}
-	i := slices.Index(riskLevels, level)
-	return i >= 0 && s&(1<<i) != 0
+	return riskSetOf([]string{level})
 }
 
 func lowerAll(list []string) []string {

@@ -24,7 +24,8 @@ const LegacyMFAID = "strongAuthenticationRequirements"
 var LegacyMFAPolicy = &Policy{ID: LegacyMFAID, DisplayName: "Per-user MFA (strongAuthenticationRequirements)",
 	State: StateEnabled, GrantControls: &GrantControls{Operator: OperatorOR, BuiltInControls: Strings{ControlMFA}}}
 
-var legacyCompiled = compilePolicy(LegacyMFAPolicy)
+var legacyCompiled = (&Evaluator{ids: map[string]int32{}, strengths: map[string]methodSets{
+	MultifactorID: setsOf(BuiltInStrengths()[0])}}).compilePolicy(LegacyMFAPolicy)
 
 // Evaluate decides one sign-in. Every enabled policy that applies must be satisfied;
 // report-only policies are evaluated and reported but never change the outcome; disabled
@@ -34,7 +35,7 @@ var legacyCompiled = compilePolicy(LegacyMFAPolicy)
 // satisfied; a location id it does not know matches no address, both in includes and
 // excludes, so the store must refuse to delete a location a policy still names.
 func (e *Evaluator) Evaluate(s SignIn, dir DirectoryFacts) Result {
-	r := Result{Policies: make([]PolicyResult, len(e.template), len(e.template)+1)}
+	r := Result{Policies: make([]PolicyResult, len(e.template), len(e.template)+1), policies: e.ptrs}
 	copy(r.Policies, e.template)
 	if s.UserID == "" {
 		return e.decide(r)
@@ -44,7 +45,7 @@ func (e *Evaluator) Evaluate(s SignIn, dir DirectoryFacts) Result {
 		e.policies[i].evaluate(&r.Policies[i], s, env)
 	}
 	if dir.PerUserMFA == directory.MFAEnabled || dir.PerUserMFA == directory.MFAEnforced {
-		pr := PolicyResult{Policy: LegacyMFAPolicy}
+		pr := PolicyResult{Index: LegacyMFAIndex}
 		legacyCompiled.grantResult(&pr, s, env)
 		r.Policies = append(r.Policies, pr)
 	}
@@ -53,22 +54,40 @@ func (e *Evaluator) Evaluate(s SignIn, dir DirectoryFacts) Result {
 
 // env is what every policy's evaluation of one sign-in shares, computed once.
 type env struct {
-	e         *Evaluator
-	have      methodSet // methods used now
-	could     methodSet // methods used now or registered
-	canChange bool      // the person has a password they could change
-	stale     func(time.Duration) bool
-	inLoc     map[string]bool // named location id → contains the address (filled lazily)
-	trusted   int8            // 0 unknown, 1 yes, -1 no
+	e                    *Evaluator
+	have                 methodSet     // methods used now
+	could                methodSet     // methods used now or registered
+	canChange            bool          // the person has a password they could change
+	age                  time.Duration // since the last authentication; noAuth when there was none
+	noAuth               bool
+	members              []uint64 // interned ids of the user, their groups and roles
+	signInRisk, userRisk riskSet
+	client               clientSet
+	inLoc                map[string]bool // named location id → contains the address (filled lazily)
+	trusted              int8            // 0 unknown, 1 yes, -1 no
 }
 
 func (e *Evaluator) newEnv(s SignIn, dir DirectoryFacts) *env {
 	have := methodSetOf(s.Methods)
 	reg := methodSetOf(dir.RegisteredMethods)
-	age := s.Now.Sub(s.AuthTime)
-	return &env{e: e, have: have, could: have | reg,
+	v := &env{e: e, have: have, could: have | reg,
 		canChange: (have|reg)&modeBit(authn.MethodPassword) != 0,
-		stale:     func(max time.Duration) bool { return s.AuthTime.IsZero() || age > max }}
+		age:       s.Now.Sub(s.AuthTime), noAuth: s.AuthTime.IsZero(),
+		signInRisk: riskBit(s.SignInRisk), userRisk: riskBit(s.UserRisk), client: clientSetOf(s.ClientAppType),
+		members: make([]uint64, len(e.ids)/64+1)}
+	v.member(s.UserID)
+	for _, list := range [][]string{s.Groups, s.Roles} {
+		for _, id := range list {
+			v.member(id)
+		}
+	}
+	return v
+}
+
+func (v *env) member(id string) {
+	if n, ok := v.e.ids[id]; ok {
+		v.members[n/64] |= 1 << (n % 64)
+	}
 }
 
 // candidates yields, in order, the policies found through both the sign-in's application or
@@ -118,7 +137,7 @@ func (c *compiled) evaluate(r *PolicyResult, s SignIn, v *env) {
 
 // grantResult sets r from the controls, for a policy that applies.
 func (c *compiled) grantResult(r *PolicyResult, s SignIn, v *env) {
-	r.Unmet = c.unmet(v.have, s.PasswordChanged, v.stale, v.e)
+	r.Unmet = c.unmet(v.have, s.PasswordChanged, v.noAuth || v.age > c.freq)
 	ok, fail := Success, Failure
 	if !c.enforced {
 		ok, fail = ReportOnlySuccess, ReportOnlyFailure
@@ -128,18 +147,17 @@ func (c *compiled) grantResult(r *PolicyResult, s SignIn, v *env) {
 		return
 	}
 	r.Result = fail
-	fresh := func(time.Duration) bool { return false }
-	r.CanStepUp = c.unmet(v.could, v.canChange, fresh, v.e) == 0
+	r.CanStepUp = c.unmet(v.could, v.canChange, false) == 0
 }
 
 // unmet returns the controls not met by a sign-in with methods have, a password changed or
-// not, and an authentication that is stale for a given maximum age or not.
-func (c *compiled) unmet(have methodSet, changed bool, stale func(time.Duration) bool, e *Evaluator) Controls {
+// not, and an authentication older than the policy's sign-in frequency (stale) or not.
+func (c *compiled) unmet(have methodSet, changed, stale bool) Controls {
 	var met Controls
-	if c.grant&NeedMFA != 0 && e.strengths[MultifactorID].satisfiedBy(have) {
+	if c.grant&NeedMFA != 0 && c.mfaSets.satisfiedBy(have) {
 		met |= NeedMFA
 	}
-	if c.grant&NeedStrength != 0 && e.strengths[c.strength].satisfiedBy(have) {
+	if c.grant&NeedStrength != 0 && c.strengthSets.satisfiedBy(have) {
 		met |= NeedStrength
 	}
 	if c.grant&NeedPasswordChange != 0 && changed {
@@ -153,7 +171,7 @@ func (c *compiled) unmet(have methodSet, changed bool, stale func(time.Duration)
 	case met == 0:
 		out = c.grant
 	}
-	if c.freq > 0 && stale(c.freq) {
+	if c.freq > 0 && stale {
 		out |= NeedSignInFrequency
 	}
 	return out
@@ -162,24 +180,20 @@ func (c *compiled) unmet(have methodSet, changed bool, stale func(time.Duration)
 // applies checks every condition except the inclusion of the user and the application,
 // which the index established.
 func (c *compiled) applies(s SignIn, v *env) bool {
-	return !c.excludesUser(s) &&
+	return !c.excludesUser(s, v) &&
 		!slices.Contains(c.exclApps, s.AppID) &&
-		c.signInRisk.has(s.SignInRisk) && c.userRisk.has(s.UserRisk) &&
-		(c.clients == nil || slices.Contains(c.clients, s.ClientAppType)) &&
+		(c.signInRisk == 0 || c.signInRisk&v.signInRisk != 0) && (c.userRisk == 0 || c.userRisk&v.userRisk != 0) &&
+		(c.clients == 0 || c.clients&v.client != 0) &&
 		c.platformMatches(s.Platform) &&
 		(c.loc == nil || v.locationMatches(c.loc, s))
 }
 
-func (c *compiled) excludesUser(s SignIn) bool {
-	if c.exclGuests && s.Guest || slices.Contains(c.exclUsers, s.UserID) {
+func (c *compiled) excludesUser(s SignIn, v *env) bool {
+	if c.exclGuests && s.Guest {
 		return true
 	}
-	return intersects(c.exclGroups, s.Groups) || intersects(c.exclRoles, s.Roles)
-}
-
-func intersects(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
+	for _, n := range c.exclPrincipals {
+		if v.members[n/64]&(1<<(n%64)) != 0 {
 			return true
 		}
 	}

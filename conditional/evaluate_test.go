@@ -263,8 +263,8 @@ func TestResultMessages(t *testing.T) {
 			if errs.KindOf(err) != c.kind || errs.Message(err) != c.message || !strings.Contains(errors.Unwrap(err).Error(), "VM needs passkey") {
 				t.Errorf("Err = %v", err)
 			}
-			if r.Policy == nil || r.Policy.DisplayName != "VM needs passkey" || r.Status != StatusFailure {
-				t.Errorf("policy %v status %q", r.Policy, r.Status)
+			if r.Decider == nil || r.Decider.DisplayName != "VM needs passkey" || r.Status != StatusFailure {
+				t.Errorf("policy %v status %q", r.Decider, r.Status)
 			}
 		})
 	}

@@ -58,10 +58,10 @@ func (e *Evaluator) decide(r Result) Result {
 	}
 	r.Status = StatusFailure
 	r.Outcome, fails = worst(fails)
-	slices.SortFunc(fails, byName)
-	r.Policy = fails[0].Policy
-	r.StepUpStrengths, r.Reauthenticate = stepUp(fails)
-	r.Message, r.ErrorCode, r.Detail = explain(r.Outcome, fails[0])
+	slices.SortFunc(fails, func(a, b PolicyResult) int { return byName(r.PolicyOf(a), r.PolicyOf(b)) })
+	r.Decider = r.PolicyOf(fails[0])
+	r.StepUpStrengths, r.Reauthenticate = r.stepUp(fails)
+	r.Message, r.ErrorCode, r.Detail = explain(r.Outcome, r.Decider, fails[0].Unmet)
 	return r
 }
 
@@ -82,18 +82,18 @@ func worst(fails []PolicyResult) (Outcome, []PolicyResult) {
 	return StepUp, fails
 }
 
-func byName(a, b PolicyResult) int {
-	return cmp.Or(cmp.Compare(a.Policy.DisplayName, b.Policy.DisplayName), cmp.Compare(a.Policy.ID, b.Policy.ID))
+func byName(a, b *Policy) int {
+	return cmp.Or(cmp.Compare(a.DisplayName, b.DisplayName), cmp.Compare(a.ID, b.ID))
 }
 
 // stepUp lists the strengths the failed policies ask for and whether any wants a fresh
 // sign-in.
-func stepUp(fails []PolicyResult) ([]string, bool) {
+func (r Result) stepUp(fails []PolicyResult) ([]string, bool) {
 	var ids []string
 	reauth := false
 	for _, f := range fails {
 		if f.Unmet&(NeedMFA|NeedStrength) != 0 {
-			ids = append(ids, strengthOf(f.Policy))
+			ids = append(ids, strengthOf(r.PolicyOf(f)))
 		}
 		reauth = reauth || f.Unmet&NeedSignInFrequency != 0
 	}
@@ -116,25 +116,26 @@ func strengthOf(p *Policy) string {
 	return ""
 }
 
-// explain picks the message, error number and detail for an outcome decided by policy f.
-func explain(o Outcome, f PolicyResult) (string, int, string) {
-	name := fmt.Sprintf("'%s' (%s)", f.Policy.DisplayName, f.Policy.ID)
-	wantsMethod := f.Unmet&(NeedMFA|NeedStrength) != 0
+// explain picks the message, error number and detail for an outcome decided by policy p,
+// which left unmet unsatisfied.
+func explain(o Outcome, p *Policy, unmet Controls) (string, int, string) {
+	name := fmt.Sprintf("'%s' (%s)", p.DisplayName, p.ID)
+	wantsMethod := unmet&(NeedMFA|NeedStrength) != 0
 	switch {
 	case o == Block:
 		return MessageBlocked, CodeBlocked, "Blocked by the Conditional Access policy " + name + "."
 	case o == Deny && wantsMethod:
 		return MessageMethodNotAllowed, CodeMFARegister, "The Conditional Access policy " + name +
-			" requires a sign-in method you have not registered (" + joinNames(f.Unmet) + ")."
+			" requires a sign-in method you have not registered (" + joinNames(unmet) + ")."
 	case o == Deny:
 		return MessageBlocked, CodeBlocked, "The Conditional Access policy " + name +
-			" requires controls Latch cannot satisfy (" + joinNames(f.Unmet) + ")."
+			" requires controls Latch cannot satisfy (" + joinNames(unmet) + ")."
 	case o == ChangePassword:
 		return MessageCredentials, CodePasswordChange, "The Conditional Access policy " + name +
 			" requires a password change: sign in with a browser, change your password, then try again."
 	case wantsMethod:
 		return MessageMethodNotAllowed, CodeMFARequired, "The Conditional Access policy " + name +
-			" requires a stronger sign-in method (" + joinNames(f.Unmet) + "): sign in again with one."
+			" requires a stronger sign-in method (" + joinNames(unmet) + "): sign in again with one."
 	}
 	return MessageReauthenticate, CodeReauthenticate, "The Conditional Access policy " + name +
 		" requires a recent sign-in: sign in again."

@@ -97,13 +97,18 @@ func (c Controls) Names() []string {
 	return out
 }
 
-// PolicyResult is one policy's outcome for a sign-in.
+// PolicyResult is one policy's outcome for a sign-in. It holds no pointer, so the thousand
+// results of a large tenant cost the garbage collector nothing to scan; Result.PolicyOf
+// returns the policy itself.
 type PolicyResult struct {
-	Policy    *Policy    // the policy; for legacy per-user MFA, LegacyMFAPolicy
+	Index     int32      // the policy's position in the policies evaluated; LegacyMFAIndex for per-user MFA
 	Result    ResultKind //
 	Unmet     Controls   // what the sign-in lacked, when Result is a failure
 	CanStepUp bool       // a failure the person could cure by signing in again with their registered methods
 }
+
+// LegacyMFAIndex is the Index of the legacy per-user MFA entry.
+const LegacyMFAIndex = -1
 
 // Outcome is the decision for the whole sign-in.
 type Outcome uint8
@@ -143,5 +148,16 @@ type Result struct {
 	Message   string
 	ErrorCode int
 	Detail    string
-	Policy    *Policy // the deciding policy, nil on Allow
+	Decider   *Policy // the deciding policy, nil on Allow
+
+	policies []*Policy // shared with the Evaluator, read-only
+}
+
+// PolicyOf returns the policy a PolicyResult is about: one of those evaluated (the caller's
+// own Policy values, not copies) or LegacyMFAPolicy.
+func (r Result) PolicyOf(pr PolicyResult) *Policy {
+	if pr.Index == LegacyMFAIndex {
+		return LegacyMFAPolicy
+	}
+	return r.policies[pr.Index]
 }
