@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -29,9 +30,26 @@ type refusalCase struct {
 }
 
 func TestRefusals(t *testing.T) {
-	both := []Identity{systemID, userID}
-	appHeader := header("X-IDENTITY-HEADER", "test-identity-header-secret")
-	cases := []refusalCase{
+	cases := slices.Concat(guardRefusals(), identityRefusals(), requestRefusals(), appServiceRefusals())
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ids := c.ids
+			if ids == nil {
+				ids = []Identity{systemID}
+			}
+			s, src, _ := newTestServer(t, Config{}, ids...)
+			w := serve(s, c.target, c.mods...)
+			checkRefusal(t, w, c)
+			if n := len(src.calls); n != 0 {
+				t.Errorf("a refused request reached the control plane %d times", n)
+			}
+		})
+	}
+}
+
+// guardRefusals break the rules every path shares: header, proxy, caller.
+func guardRefusals() []refusalCase {
+	return []refusalCase{
 		{name: "fail/no-metadata-header", target: tokenPath + "?" + v18 + "&" + arm, mods: []mod{noHeader("Metadata")},
 			status: 400, code: "bad_request_102", desc: "Required metadata header not specified"},
 		{name: "fail/metadata-false", target: tokenPath + "?" + v18 + "&" + arm, mods: []mod{header("Metadata", "false")},
@@ -53,6 +71,13 @@ func TestRefusals(t *testing.T) {
 		{name: "fail/non-local-source-unknown-listener", target: "/metadata/instance?" + v21,
 			mods: []mod{remote("192.0.2.1:5000")}, status: 403},
 		{name: "fail/remote-address-unparsable", target: "/metadata/instance?" + v21, mods: []mod{remote("@")}, status: 403},
+	}
+}
+
+// identityRefusals name no identity, an unknown one, or too many.
+func identityRefusals() []refusalCase {
+
+	return []refusalCase{
 		{name: "fail/unassigned-identity", ids: []Identity{}, target: tokenPath + "?" + v18 + "&" + arm,
 			status: 400, code: "invalid_request", desc: "Identity not found"},
 		{name: "fail/unassigned-identity-info", ids: []Identity{}, target: info, status: 400, code: "invalid_request", desc: "Identity not found"},
@@ -72,6 +97,12 @@ func TestRefusals(t *testing.T) {
 		{name: "fail/msi-and-mi-res-id", ids: both, target: tokenPath + "?" + v18 + "&" + arm + "&msi_res_id=a&mi_res_id=a", status: 400, desc: "Only one of"},
 		{name: "fail/many-user-assigned-no-selector", ids: []Identity{userID, {ClientID: "c2", ObjectID: "o2"}},
 			target: tokenPath + "?" + v18 + "&" + arm, status: 400, desc: "Multiple user assigned identities"},
+	}
+}
+
+// requestRefusals are malformed requests: parameters, versions, methods, hosts, paths.
+func requestRefusals() []refusalCase {
+	return []refusalCase{
 		{name: "fail/duplicate-resource", target: tokenPath + "?" + v18 + "&" + arm + "&" + arm, status: 400, desc: "repeated"},
 		{name: "fail/duplicate-api-version", target: "/metadata/instance?" + v21 + "&" + v21, status: 400, code: "repeated"},
 		{name: "fail/duplicate-client-id-differing", ids: both,
@@ -102,6 +133,14 @@ func TestRefusals(t *testing.T) {
 		{name: "fail/malformed-query", target: tokenPath + "?" + v18 + "&" + arm + "&x=%zz", status: 400, desc: "malformed"},
 		{name: "fail/semicolon-query", target: tokenPath + "?" + v18 + ";" + arm, status: 400, desc: "malformed"},
 		{name: "fail/query-too-long", target: tokenPath + "?" + v18 + "&" + arm + "&pad=" + strings.Repeat("a", maxQuery), status: 400, desc: "too long"},
+	}
+}
+
+// appServiceRefusals are the App Service and Cloud Shell forms' own rules.
+func appServiceRefusals() []refusalCase {
+
+	appHeader := header("X-IDENTITY-HEADER", "test-identity-header-secret")
+	return []refusalCase{
 		{name: "fail/app-service-no-header", target: app, mods: []mod{noHeader("Metadata")}, status: 401, code: "unauthorized"},
 		{name: "fail/app-service-wrong-header", target: app, mods: []mod{header("X-IDENTITY-HEADER", "test-identity-header-secreT")}, status: 401},
 		{name: "fail/app-service-header-prefix", target: app, mods: []mod{header("X-IDENTITY-HEADER", "test-identity")}, status: 401},
@@ -112,20 +151,6 @@ func TestRefusals(t *testing.T) {
 			mods: []mod{appHeader}, status: 400, desc: "Identity not found"},
 		{name: "fail/app-service-forwarded", target: app, mods: []mod{appHeader, header("X-Forwarded-For", "1.2.3.4")}, status: 400},
 		{name: "fail/cloud-shell-get", target: "/oauth2/token", status: 405},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ids := c.ids
-			if ids == nil {
-				ids = []Identity{systemID}
-			}
-			s, src, _ := newTestServer(t, Config{}, ids...)
-			w := serve(s, c.target, c.mods...)
-			checkRefusal(t, w, c)
-			if n := len(src.calls); n != 0 {
-				t.Errorf("a refused request reached the control plane %d times", n)
-			}
-		})
 	}
 }
 

@@ -159,6 +159,9 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 const tokenPath = "/metadata/identity/oauth2/token"
 
+// both is a machine with a system-assigned and a user-assigned identity.
+var both = []Identity{systemID, userID}
+
 type contextT = context.Context
 
 func ioNopCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }

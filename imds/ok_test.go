@@ -12,7 +12,7 @@ import (
 )
 
 func TestAnswers(t *testing.T) {
-	both := []Identity{systemID, userID}
+
 	appHeader := header("X-IDENTITY-HEADER", "test-identity-header-secret")
 	cases := []struct {
 		name   string
