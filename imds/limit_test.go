@@ -147,7 +147,8 @@ func TestFloodOverLoopback(t *testing.T) {
 			t.Errorf("other identity request %d: %d during the flood", i, c)
 		}
 	}
-	if flood.Load() < 100 || floodOK.Load() > 45 {
-		t.Errorf("flood: %d requests, %d answered; want many requests and at most about 40 answered", flood.Load(), floodOK.Load())
+	// 20 at once and 20 more over the second; a little slack for the second's edges.
+	if flood.Load() <= floodOK.Load() || floodOK.Load() > 45 {
+		t.Errorf("flood: %d requests, %d answered; want some throttled and at most about 40 answered", flood.Load(), floodOK.Load())
 	}
 }

@@ -72,8 +72,8 @@ func (s *Server) guard(r *http.Request, rt route, found bool) (refusal, bool) {
 	switch {
 	case !s.isLocal(r):
 		return errNotLocal, true
-	case r.Header.Get("X-Forwarded-For") != "" || len(r.Header.Values("X-Forwarded-For")) > 0 ||
-		len(r.Header.Values("Forwarded")) > 0:
+	case len(r.Header.Values("X-Forwarded-For")) > 0 || len(r.Header.Values("Forwarded")) > 0:
+		// Present at all, even empty: only a proxy adds it, and a proxy means a remote caller.
 		return errForwarded, true
 	case !s.hosts.allows(r.Host):
 		return errHost, true
