@@ -64,8 +64,9 @@ func (o activityLogOptions) query(now time.Time) (url.Values, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Times are quoted, as ARM's documentation writes them.
-	f := "eventTimestamp ge " + odataString(start.UTC().Format(time.RFC3339)) + " and eventTimestamp le " + odataString(end.UTC().Format(time.RFC3339))
+	// Times are quoted, as ARM's documentation writes them, and keep their fraction of a
+	// second, as az's do: "le now" cut to the second would miss what just happened.
+	f := "eventTimestamp ge " + odataString(start.UTC().Format(time.RFC3339Nano)) + " and eventTimestamp le " + odataString(end.UTC().Format(time.RFC3339Nano))
 	switch {
 	case o.correlationID != "":
 		f += " and correlationId eq " + odataString(o.correlationID)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -105,9 +106,27 @@ func sameType(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-// patchIdentity sends PATCH {"identity": …} and returns the VM it leaves.
+// patchIdentity sends PATCH {"identity": …}, as az does, and returns the VM it leaves. A
+// server without ARM's update operation gets the whole machine back with the new identity
+// (read, change, PUT), which is what a PATCH means.
 func (c *arm) patchIdentity(ctx context.Context, rg, name string, identity map[string]any) (map[string]any, error) {
-	return c.write(ctx, http.MethodPatch, c.vmPath(rg, name), apiCompute, map[string]any{"identity": identity})
+	path := c.vmPath(rg, name)
+	vm, err := c.write(ctx, http.MethodPatch, path, apiCompute, map[string]any{"identity": identity})
+	if !methodNotAllowed(err) {
+		return vm, err
+	}
+	c.s.a.debugf("The server does not take PATCH for a VM; sending the whole VM with PUT.")
+	if vm, err = c.get(ctx, path, apiCompute, nil); err != nil {
+		return nil, err
+	}
+	vm["identity"] = identity
+	return c.write(ctx, http.MethodPut, path, apiCompute, vm)
+}
+
+// methodNotAllowed recognises ARM's refusal of a method on a path, whatever its status.
+func methodNotAllowed(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.Status == http.StatusMethodNotAllowed || ae.Code == "MethodNotAllowed")
 }
 
 func newVMIdentityRemove(a *app) *cobra.Command {
