@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/errs"
 )
 
@@ -178,3 +179,6 @@ func TestParseGeoTable(t *testing.T) {
 		t.Errorf("Amsterdam–Sydney %0.f km", d)
 	}
 }
+
+// A GeoTable is what the caller hands Conditional Access to resolve a sign-in's country.
+var _ conditional.CountryTable = (*GeoTable)(nil)
