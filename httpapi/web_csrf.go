@@ -68,15 +68,22 @@ func (c *webCtx) checkCSRF() error {
 }
 
 // sameOrigin is false when the browser says the request came from another site. Requests
-// without these headers (non-browser clients) are left to the token check.
+// without these headers (non-browser clients) are left to the token check. "Origin: null"
+// (sent under some referrer policies) is accepted only when Sec-Fetch-Site vouches for it.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
+	site := r.Header.Get("Sec-Fetch-Site")
+	switch site {
 	case "", "same-origin", "none":
 	default:
 		return false
 	}
-	o := r.Header.Get("Origin")
-	return o == "" || o == s.origin()
+	switch o := r.Header.Get("Origin"); o {
+	case "", s.origin():
+		return true
+	case "null":
+		return site == "same-origin"
+	}
+	return false
 }
 
 // origin is this server's scheme://host[:port], as browsers send it in Origin.

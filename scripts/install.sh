@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Latch's demo and tests need on a fresh Debian 12 machine with Go: the real
-# outside programs the tests start themselves (PostgreSQL, OpenSSH). Safe to run again: it only
+# outside programs the tests start themselves (PostgreSQL, OpenSSH, Chromium). Safe to run again: it only
 # installs what is missing, and refreshes the package lists once per run at most.
 set -euo pipefail
 
-packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq azure-cli iproute2)
+packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq chromium azure-cli iproute2)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
