@@ -17,6 +17,7 @@ type loginOptions struct {
 	servicePrincipal       bool
 	username, password     string
 	allowNoSubscriptions   bool
+	passkey                bool // sign in with this computer's device key (passkey_login.go)
 }
 
 func newLoginCommand(a *app) *cobra.Command {
@@ -54,6 +55,7 @@ be requested when the old ones expire, as az does; run 'latch logout' to remove 
 	f.BoolVar(&o.servicePrincipal, "service-principal", false, "The credential represents a service principal.")
 	f.StringVarP(&o.username, "username", "u", "", "Application id of the service principal (with --service-principal).")
 	f.StringVarP(&o.password, "password", "p", "", "Client secret of the service principal (with --service-principal).")
+	f.BoolVar(&o.passkey, "passkey", false, "Sign in with this computer's device key (see 'latch passkey register --device'), without a browser.")
 	f.BoolVar(&o.allowNoSubscriptions, "allow-no-subscriptions", false, "Support access to tenants without subscriptions. It's uncommon but useful to run tenant level commands, such as 'latch ad'.")
 	return cmd
 }
@@ -82,7 +84,7 @@ func (a *app) login(ctx context.Context, o loginOptions) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.signIn(ctx, c, ep, o)
+	res, err := a.signInWith(ctx, c, ep, o)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,8 @@ The commands, flags and output follow the Azure CLI (az), so what you know from 
 	a.globalFlags(root.PersistentFlags())
 	root.AddCommand(newLoginCommand(a), newLogoutCommand(a), newAccountCommand(a), newADCommand(a),
 		newResourceGroupCommand(a), newVMCommand(a), newRoleCommand(a), newMonitorCommand(a))
+	root.AddCommand(newPasskeyCommand(a))
+	addTAPCommand(root, a) // passkey.go, tap.go
 	for _, c := range root.Commands() {
 		markClient(c)
 	}

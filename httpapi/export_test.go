@@ -54,4 +54,3 @@ func (s *Server) RoutePatterns() []string {
 
 // SessionCookie is the name of the browser session cookie.
 const SessionCookie = sessionCookie
-

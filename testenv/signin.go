@@ -43,7 +43,9 @@ func (p Page) Error() string {
 // Get and Post fetch a page with browser c (from Browser). Post adds the CSRF token given.
 func Get(c *http.Client, u string) (Page, error) { return readPage(c.Get(u)) }
 
-func Post(c *http.Client, u string, form url.Values) (Page, error) { return readPage(c.PostForm(u, form)) }
+func Post(c *http.Client, u string, form url.Values) (Page, error) {
+	return readPage(c.PostForm(u, form))
+}
 
 func readPage(resp *http.Response, err error) (Page, error) {
 	if err != nil {
