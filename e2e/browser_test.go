@@ -93,6 +93,37 @@ func TestBrowserPasskeyJourney(t *testing.T) {
 	if amr := tokenAMR(t, l); !slices.Contains(amr, "fido") || !slices.Contains(amr, "mfa") {
 		t.Fatalf("the CLI's token has amr %v, want fido and mfa", amr)
 	}
+	browserPasskeyLogin(t, b, srv)
+}
+
+// browserPasskeyLogin runs `latch login` in the browser, signed out first: the authorization
+// endpoint's sign-in page takes the passkey, and the code comes back to the CLI's loopback
+// listener.
+func browserPasskeyLogin(t *testing.T, b *browser, srv *testenv.Server) {
+	b.do("sign out before the browser login", chromedp.Navigate(srv.URL+"/logout"), chromedp.WaitVisible(chromedp.CSS(`main form[action="/logout"] button`)))
+	b.do("confirm sign-out", chromedp.Click(chromedp.CSS(`main form[action="/logout"] button`)))
+	b.waitText("h1", "You signed out")
+	l2 := newLatch(t)
+	opened := make(chan error, 1)
+	ctx := cli.WithBrowser(context.Background(), func(_ context.Context, authURL string) error {
+		go func() {
+			nav, cancel := context.WithTimeout(b.ctx, stepTimeout)
+			defer cancel()
+			opened <- chromedp.Do(nav, chromedp.Navigate(authURL))
+		}()
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if code, _, stderr := l2.run(ctx, "login", "--server", srv.URL, "--ca-file", srv.CAFile); code != 0 {
+		t.Fatalf("latch login in the browser: exit %d: %s (page: %s)", code, stderr, b.visibleText())
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("opening the sign-in page: %v", err)
+	}
+	if amr := tokenAMR(t, l2); !slices.Contains(amr, "fido") {
+		t.Fatalf("browser login token amr %v, want fido", amr)
+	}
 }
 
 // findChromium returns Debian's chromium. Without it the test fails in CI (which installs
