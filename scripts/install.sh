@@ -4,7 +4,7 @@
 # installs what is missing, and refreshes the package lists once per run at most.
 set -euo pipefail
 
-packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq chromium azure-cli iproute2)
+packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq chromium azure-cli iproute2 wrk)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
