@@ -27,6 +27,9 @@ type DropIn struct {
 	Path       string // the drop-in file
 	MainConfig string // sshd's main configuration, checked with sshd -t -f
 	CAKeysPath string // the TrustedUserCAKeys file the drop-in points at
+	// NoPrincipalsPath is an empty file the drop-in names as AuthorizedPrincipalsFile; default
+	// latch_no_principals beside CAKeysPath. See render for why not "none".
+	NoPrincipalsPath string
 	// CAKeys are the tenant's SSH CA keys (more than one while a CA rotates).
 	CAKeys []ssh.PublicKey
 	// Command is the principals command without sshd's tokens, absolute path first, e.g.
@@ -57,6 +60,7 @@ func (d DropIn) withDefaults() DropIn {
 	set(&d.Path, DefaultDropInPath)
 	set(&d.MainConfig, DefaultMainConfig)
 	set(&d.CAKeysPath, DefaultCAKeysPath)
+	set(&d.NoPrincipalsPath, filepath.Join(filepath.Dir(d.CAKeysPath), "latch_no_principals"))
 	set(&d.StatePath, DefaultStatePath)
 	set(&d.SSHD, DefaultSSHD)
 	set(&d.PidFile, DefaultPidFile)
@@ -70,7 +74,7 @@ func (d DropIn) withDefaults() DropIn {
 func (d DropIn) validate() error {
 	var probs []string
 	for _, p := range []struct{ name, v string }{{"Path", d.Path}, {"MainConfig", d.MainConfig},
-		{"CAKeysPath", d.CAKeysPath}, {"StatePath", d.StatePath}, {"SSHD", d.SSHD}} {
+		{"CAKeysPath", d.CAKeysPath}, {"NoPrincipalsPath", d.NoPrincipalsPath}, {"StatePath", d.StatePath}, {"SSHD", d.SSHD}} {
 		if !filepath.IsAbs(p.v) || !configSafe(p.v) {
 			probs = append(probs, p.name+" must be an absolute path without blanks, quotes or '%'")
 		}
@@ -118,10 +122,13 @@ func configSafe(s string) bool {
 	return true
 }
 
-// render is the drop-in's text. The order of the lines matters: in OpenSSH 9.2 an
-// "AuthorizedKeysCommand none" written before AuthorizedPrincipalsCommand in the same Match
-// block clears the principals command (sshd -T shows it as none), so the keys-command line
-// comes last.
+// render is the drop-in's text. Two behaviours of OpenSSH 9.2 inside a Match block shape it.
+// "AuthorizedPrincipalsFile none" is not read as "no file" there: sshd looks for a file
+// literally named "none" in the user's home, which the user could create to list their own
+// name and skip the agent's decision; so the drop-in names an empty root-owned file instead.
+// And "AuthorizedKeysCommand none" written before AuthorizedPrincipalsCommand in the same
+// block clears the principals command (sshd -T shows none), so the keys-command line comes
+// last.
 func (d DropIn) render() []byte {
 	cmd := strings.Join(append(append([]string{}, d.Command...), CommandTokens...), " ")
 	lines := []string{
@@ -132,7 +139,7 @@ func (d DropIn) render() []byte {
 		"\tPubkeyAuthentication yes",
 		"\tAuthenticationMethods publickey",
 		"\tTrustedUserCAKeys " + d.CAKeysPath,
-		"\tAuthorizedPrincipalsFile none",
+		"\tAuthorizedPrincipalsFile " + d.NoPrincipalsPath,
 		"\tAuthorizedPrincipalsCommand " + cmd,
 		"\tAuthorizedPrincipalsCommandUser " + d.CommandUser,
 		// Keys a directory user plants in their home must not bypass the decision.

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Install writes the CA keys file and the drop-in, adds an Include of the drop-in to the main
+// Install writes the CA keys file, an empty principals file and the drop-in, adds an Include of the drop-in to the main
 // configuration if it has none that covers it, checks the result with sshd -t, and reloads
 // sshd. Before changing any file it records the file's original bytes, mode and owner (or its
 // absence) in StatePath; a second Install (a CA rotation) keeps the first record, so Remove
@@ -85,7 +85,8 @@ func (d DropIn) plannedWrites() ([]fileWrite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading sshd's configuration: %w", err)
 	}
-	writes := []fileWrite{{d.CAKeysPath, d.renderCAKeys(), 0o644}, {d.Path, d.render(), 0o644}}
+	writes := []fileWrite{{d.CAKeysPath, d.renderCAKeys(), 0o644}, {d.NoPrincipalsPath, nil, 0o644},
+		{d.Path, d.render(), 0o644}}
 	if !includesEarly(main, d.Path) {
 		fi, err := os.Stat(d.MainConfig)
 		if err != nil {

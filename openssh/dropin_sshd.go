@@ -65,6 +65,12 @@ func systemctl(ctx context.Context, args ...string) error {
 	return nil
 }
 
+// ReloadPidFile is a DropIn.Reload that skips systemd and sends SIGHUP to the sshd whose pid
+// is in pidFile: for an sshd that systemd does not manage, such as one a test started.
+func ReloadPidFile(pidFile string) func(context.Context) error {
+	return func(context.Context) error { return hangUp(pidFile) }
+}
+
 // hangUp sends SIGHUP to the sshd whose pid is in pidFile.
 func hangUp(pidFile string) error {
 	b, err := os.ReadFile(pidFile)

@@ -220,7 +220,9 @@ func TestDropInScope(t *testing.T) {
 	dir := effective(t, s.main, testUser)
 	for _, want := range []string{"authorizedprincipalscommand /usr/local/bin/latch agent principals %u %t %k",
 		"authorizedprincipalscommanduser nobody", "trustedusercakeys " + d.CAKeysPath, "authorizedkeysfile none",
-		"authorizedkeyscommand none", "authenticationmethods publickey"} {
+		"authorizedkeyscommand none", "authenticationmethods publickey",
+		// Not "none": inside Match, sshd would read ~/none, a file the user controls.
+		"authorizedprincipalsfile " + filepath.Join(s.dir, "latch_no_principals")} {
 		if !strings.Contains(dir, "\n"+strings.ToLower(want)+"\n") {
 			t.Errorf("directory user: no %q in\n%s", want, dir)
 		}

@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 type certFixture struct {
 	ca, otherCA *token.SSHCA
 	userKey     ssh.Signer
+	userPriv    ed25519.PrivateKey
 	userJWK     []byte
 }
 
@@ -53,7 +56,7 @@ func newCertFixture(t testing.TB) *certFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &certFixture{ca: ca, otherCA: other, userKey: signer, userJWK: jwk}
+	return &certFixture{ca: ca, otherCA: other, userKey: signer, userPriv: priv, userJWK: jwk}
 }
 
 // request is a good request for alice on testVM at testNow.
@@ -81,12 +84,15 @@ func (f *certFixture) issue(t testing.TB, change func(*token.SSHCertRequest)) *s
 // the token service refuses to issue (no principals, host type, odd options).
 func (f *certFixture) forge(t testing.TB, signer ssh.Signer, change func(*ssh.Certificate)) *ssh.Certificate {
 	t.Helper()
-	c := *f.issue(t, nil)
-	c.Permissions.CriticalOptions = map[string]string{}
-	for k, v := range f.issue(t, nil).CriticalOptions {
-		c.Permissions.CriticalOptions[k] = v
-	}
-	c.ValidPrincipals = append([]string(nil), c.ValidPrincipals...)
+	return forgeFrom(t, f.issue(t, nil), signer, change)
+}
+
+// forgeFrom is forge starting from base, which it does not modify.
+func forgeFrom(t testing.TB, base *ssh.Certificate, signer ssh.Signer, change func(*ssh.Certificate)) *ssh.Certificate {
+	t.Helper()
+	c := *base
+	c.Permissions = ssh.Permissions{CriticalOptions: maps.Clone(base.CriticalOptions), Extensions: maps.Clone(base.Extensions)}
+	c.ValidPrincipals = slices.Clone(base.ValidPrincipals)
 	change(&c)
 	if err := signUnchecked(&c, signer); err != nil {
 		t.Fatal(err)
