@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Install writes the CA keys file, an empty principals file and the drop-in, adds an Include of the drop-in to the main
@@ -22,6 +23,9 @@ import (
 func (d DropIn) Install(ctx context.Context) error {
 	d = d.withDefaults()
 	if err := d.validate(); err != nil {
+		return err
+	}
+	if err := checkCommandPath(d.Command[0]); err != nil {
 		return err
 	}
 	writes, err := d.plannedWrites()
@@ -69,6 +73,32 @@ func (d DropIn) Remove(ctx context.Context) error {
 		return fmt.Errorf("the restored configuration: %w", err)
 	}
 	return d.reload(ctx)
+}
+
+// checkCommandPath applies sshd's rule for the principals command before sshd does: sshd
+// only logs "Unsafe AuthorizedPrincipalsCommand" at each login and refuses it, which would
+// lock every directory user out with nothing said at install time.
+func checkCommandPath(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("the principals command: %w", err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("the principals command %s is not an executable file", path)
+	}
+	for p := path; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+			return fmt.Errorf("sshd will not run the principals command: %s must be owned by root and not writable by group or others", p)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }
 
 // fileWrite is one file Install writes.

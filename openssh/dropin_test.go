@@ -66,7 +66,7 @@ func (s *sshdFixture) dropIn(f *certFixture) DropIn {
 		MainConfig: s.main,
 		CAKeysPath: filepath.Join(s.dir, "latch_user_ca.pub"),
 		CAKeys:     f.caKeys(),
-		Command:    []string{"/usr/local/bin/latch", "agent", "principals"},
+		Command:    []string{"/usr/bin/true", "agent", "principals"},
 		StatePath:  filepath.Join(s.stateDir, "state", "originals.json"),
 		Reload:     func(context.Context) error { s.reloads++; return nil },
 	}
@@ -143,7 +143,7 @@ func TestDropInRemoveRestoresBytes(t *testing.T) {
 				t.Errorf("%d reloads after Install", s.reloads)
 			}
 			installed, _ := os.ReadFile(d.Path)
-			if !bytes.Contains(installed, []byte("AuthorizedPrincipalsCommand /usr/local/bin/latch agent principals %u %t %k")) {
+			if !bytes.Contains(installed, []byte("AuthorizedPrincipalsCommand /usr/bin/true agent principals %u %t %k")) {
 				t.Fatalf("drop-in:\n%s", installed)
 			}
 			// A second Install (a CA rotation) must not overwrite the record of the originals.
@@ -193,6 +193,9 @@ func TestDropInRefusesBadSettings(t *testing.T) {
 		"fail/relative-path":          func(d *DropIn) { d.Path = "50-latch.conf" },
 		"fail/quote-in-ca-path":       func(d *DropIn) { d.CAKeysPath = `/etc/ssh/"x` },
 		"fail/comment-in-commanduser": func(d *DropIn) { d.CommandUser = "root#" },
+		"fail/command-missing":        func(d *DropIn) { d.Command = []string{"/nonexistent/latch"} },
+		"fail/command-not-executable": func(d *DropIn) { d.Command = []string{"/etc/passwd"} },
+		"fail/command-in-temp-dir":    func(d *DropIn) { d.Command = []string{writeExecutable(t, s.dir)} },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -207,6 +210,17 @@ func TestDropInRefusesBadSettings(t *testing.T) {
 	}
 }
 
+// writeExecutable puts a program in dir, which like every temporary directory hangs below the
+// world-writable /tmp: sshd would refuse to run it.
+func writeExecutable(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "latch")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestDropInScope asks the real sshd what it would apply to a directory user and to a local
 // account: only the first takes the certificate path, even with global settings that differ.
 func TestDropInScope(t *testing.T) {
@@ -218,7 +232,7 @@ func TestDropInScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := effective(t, s.main, testUser)
-	for _, want := range []string{"authorizedprincipalscommand /usr/local/bin/latch agent principals %u %t %k",
+	for _, want := range []string{"authorizedprincipalscommand /usr/bin/true agent principals %u %t %k",
 		"authorizedprincipalscommanduser nobody", "trustedusercakeys " + d.CAKeysPath, "authorizedkeysfile none",
 		"authorizedkeyscommand none", "authenticationmethods publickey",
 		// Not "none": inside Match, sshd would read ~/none, a file the user controls.
