@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Latch's demo and tests need on a fresh Debian 12 machine with Go: the real
-# outside programs the tests start themselves (PostgreSQL, OpenSSH, Chromium). Safe to run again: it only
-# installs what is missing, and refreshes the package lists once per run at most.
+# outside programs the tests start themselves (PostgreSQL, OpenSSH, Chromium, the Azure CLI,
+# wrk for the benchmarks). Safe to run again: it only installs what is missing, and refreshes
+# the package lists once per run at most.
 set -euo pipefail
 
 packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq chromium azure-cli iproute2 wrk)
