@@ -95,7 +95,8 @@ func listSubscriptions(q *armRequest) (int, any, error) {
 	}
 	out := make([]map[string]any, 0, len(subs))
 	for _, sub := range subs {
-		if q.authz.allowed(opSubRead, scopeOrZero(sub.ARMID())) {
+		scope := scopeOrZero(sub.ARMID())
+		if q.authz.allowed(opSubRead, scope) || q.authz.holdsRoleWithin(scope) {
 			out = append(out, subscriptionJSON(sub.ID, sub.TenantID, sub.DisplayName, sub.State))
 		}
 	}
@@ -108,8 +109,10 @@ func getSubscription(q *armRequest) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := q.authz.require(opSubRead, scopeOrZero(sub.ARMID())); err != nil {
-		return 0, nil, err
+	if scope := scopeOrZero(sub.ARMID()); !q.authz.holdsRoleWithin(scope) {
+		if err := q.authz.require(opSubRead, scope); err != nil {
+			return 0, nil, err
+		}
 	}
 	return http.StatusOK, subscriptionJSON(sub.ID, sub.TenantID, sub.DisplayName, sub.State), nil
 }

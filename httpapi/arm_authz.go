@@ -24,6 +24,7 @@ type armAuthz struct {
 	principalIDs []string
 	index        *resource.AccessIndex
 	hier         resource.Hierarchy
+	scopes       []access.Scope // where the caller's (and its groups') assignments are
 }
 
 func (z *armAuthz) load() error {
@@ -34,15 +35,31 @@ func (z *armAuthz) load() error {
 	if err != nil {
 		return err
 	}
-	z.principalIDs, z.index, z.hier, z.loaded = pv.ids, pv.index, pv.hier, true
+	z.principalIDs, z.index, z.hier, z.scopes, z.loaded = pv.ids, pv.index, pv.hier, pv.scopes, true
 	return nil
+}
+
+// holdsRoleWithin reports whether the caller has any role assignment at or below scope. ARM
+// lists a subscription to everyone who holds a role inside it — a person with only a VM login
+// role on one resource group still sees the subscription the group is in.
+func (z *armAuthz) holdsRoleWithin(scope access.Scope) bool {
+	if z.load() != nil {
+		return false
+	}
+	for _, a := range z.scopes {
+		if scope.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // principalView is what deciding for one principal needs.
 type principalView struct {
-	ids   []string // the principal and its groups, transitively
-	index *resource.AccessIndex
-	hier  resource.Hierarchy
+	ids    []string // the principal and its groups, transitively
+	index  *resource.AccessIndex
+	hier   resource.Hierarchy
+	scopes []access.Scope // the scopes of those principals' assignments
 }
 
 // principalView loads the decision inputs of principal objectID: only its own and its
@@ -66,7 +83,14 @@ func (s *Server) principalView(ctx context.Context, tenantID, objectID string) (
 	if err != nil {
 		return principalView{}, errs.E(op, errs.Internal, err)
 	}
-	return principalView{ids: ids, index: resource.NewAccessIndex(resource.Assignments(as), resource.Definitions(custom), nil), hier: hier}, nil
+	scopes := make([]access.Scope, 0, len(as))
+	for _, a := range as {
+		if sc, err := access.ParseScope(a.Assignment.Scope); err == nil {
+			scopes = append(scopes, sc)
+		}
+	}
+	return principalView{ids: ids, index: resource.NewAccessIndex(resource.Assignments(as), resource.Definitions(custom), nil),
+		hier: hier, scopes: scopes}, nil
 }
 
 func (pv principalView) decide(action string, isData bool, scope access.Scope) access.Decision {

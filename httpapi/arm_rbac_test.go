@@ -195,3 +195,29 @@ func TestARMRoleAssignmentOtherTenant(t *testing.T) {
 		{name: "fail/other-tenant-lists", method: "GET", path: "/subscriptions/" + f.sub + "/providers/Microsoft.Authorization/roleAssignments" + apiAuthz, tok: f.otherTok, status: 404, code: "SubscriptionNotFound"},
 	})
 }
+
+// TestSubscriptionListedToRoleHolderBelow: a person whose only role is on a resource group
+// sees the subscription the group is in (as in Azure), and nobody else's.
+func TestSubscriptionListedToRoleHolderBelow(t *testing.T) {
+	f := newARMFixture(t)
+	f.mkRG(t, "rg1")
+	list := func(tok string) []any {
+		resp, m := f.do(t, "GET", "/subscriptions?api-version=2022-12-01", tok, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("list: %d %v", resp.StatusCode, m)
+		}
+		v, _ := m["value"].([]any)
+		return v
+	}
+	if got := list(f.carolTok); len(got) != 0 {
+		t.Fatalf("fail/no-role: carol sees %v", got)
+	}
+	f.assign(t, f.rgPath("rg1"), f.carol.ID, access.VMUserLoginRoleID)
+	got := list(f.carolTok)
+	if len(got) != 1 || field(got[0].(map[string]any), "subscriptionId") != f.sub {
+		t.Fatalf("ok/role-below: carol sees %v, want only %s", got, f.sub)
+	}
+	if resp, _ := f.do(t, "GET", "/subscriptions/"+f.otherSub+"?api-version=2022-12-01", f.carolTok, nil); resp.StatusCode == 200 {
+		t.Fatal("fail/other-tenant-subscription: readable")
+	}
+}
