@@ -56,7 +56,7 @@ func nonce() string {
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand: " + err.Error())
 	}
-	return base64.RawStdEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:]) // no "+" or "/" for templates to escape
 }
 
 // ServeStatic serves the pages' embedded script and style files (GET /static/{name}). They
