@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+# Screenshots of the sign-in pages taken by the browser test land here.
+export LATCH_ARTIFACTS="${LATCH_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$LATCH_ARTIFACTS"
 go vet ./...
 go test -count=1 -timeout 40m "$@" ./...
