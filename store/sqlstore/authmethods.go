@@ -15,9 +15,9 @@ import (
 // credential can belong to one account per tenant; the user id is the ref, for listing.
 var passkeys = docKind[authn.Passkey]{
 	name: "passkey", what: "passkey",
-	ids:  func(p *authn.Passkey) (*string, *string) { return &p.TenantID, &p.ID },
-	key:  func(p authn.Passkey) string { return credentialKey(p.CredentialID) },
-	ref:  func(p authn.Passkey) string { return p.UserID },
+	ids: func(p *authn.Passkey) (*string, *string) { return &p.TenantID, &p.ID },
+	key: func(p authn.Passkey) string { return credentialKey(p.CredentialID) },
+	ref: func(p authn.Passkey) string { return p.UserID },
 	stamp: func(p *authn.Passkey, v int64, c time.Time) {
 		p.Version, p.Created = v, c
 	},
@@ -30,9 +30,9 @@ func credentialKey(id []byte) string { return base64.RawURLEncoding.EncodeToStri
 
 var totps = docKind[authn.TOTPMethod]{
 	name: "softwareOath", what: "authenticator app",
-	ids:  func(m *authn.TOTPMethod) (*string, *string) { return &m.TenantID, &m.ID },
-	key:  func(authn.TOTPMethod) string { return "" },
-	ref:  func(m authn.TOTPMethod) string { return m.UserID },
+	ids: func(m *authn.TOTPMethod) (*string, *string) { return &m.TenantID, &m.ID },
+	key: func(authn.TOTPMethod) string { return "" },
+	ref: func(m authn.TOTPMethod) string { return m.UserID },
 	stamp: func(m *authn.TOTPMethod, v int64, c time.Time) {
 		m.Version, m.Created = v, c
 	},

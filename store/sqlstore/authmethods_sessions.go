@@ -14,9 +14,9 @@ import (
 // can be deleted with one range condition on the (kind, tenant, ref) index.
 var attempts = docKind[authn.AttemptCounter]{
 	name: "signInAttempts", what: "attempt counter",
-	ids:  func(a *authn.AttemptCounter) (*string, *string) { return &a.TenantID, &a.Key },
-	key:  func(authn.AttemptCounter) string { return "" },
-	ref:  func(a authn.AttemptCounter) string { return expiryRef(a.Expires) },
+	ids: func(a *authn.AttemptCounter) (*string, *string) { return &a.TenantID, &a.Key },
+	key: func(authn.AttemptCounter) string { return "" },
+	ref: func(a authn.AttemptCounter) string { return expiryRef(a.Expires) },
 	stamp: func(a *authn.AttemptCounter, v int64, _ time.Time) {
 		a.Version = v
 	},
