@@ -127,37 +127,10 @@ func vmBody(location string, identity bool) map[string]any {
 	return b
 }
 
-// armCase is one request and the answer it must get, as graphCase.
-type armCase struct {
-	name         string
-	method, path string
-	tok          string
-	body         any
-	status       int
-	code         string
-	check        func(t *testing.T, m map[string]any)
-}
+// armCase is one request and the answer it must get (see apiCase).
+type armCase = apiCase
 
-func (f *armFixture) run(t *testing.T, cases []armCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			resp, m := f.do(t, c.method, c.path, c.tok, c.body)
-			if resp.StatusCode != c.status {
-				t.Fatalf("%s %s: status %d, want %d; body %v", c.method, c.path, resp.StatusCode, c.status, m)
-			}
-			if c.code != "" && errorCode(m) != c.code {
-				t.Fatalf("%s %s: error code %q, want %q; body %v", c.method, c.path, errorCode(m), c.code, m)
-			}
-			if c.status >= 400 && strings.TrimSpace(errorMessage(m)) == "" {
-				t.Fatalf("%s %s: refusal without a message: %v", c.method, c.path, m)
-			}
-			if c.check != nil {
-				c.check(t, m)
-			}
-		})
-	}
-}
+func (f *armFixture) run(t *testing.T, cases []armCase) { f.runCases(t, cases) }
 
 // field walks nested objects: field(m, "properties", "provisioningState").
 func field(m map[string]any, path ...string) any {

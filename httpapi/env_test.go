@@ -293,3 +293,38 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// apiCase is one request and the answer it must get. code, when set, is the error code the
+// body must carry; check, when set, inspects the decoded body.
+type apiCase struct {
+	name         string
+	method, path string
+	tok          string
+	body         any
+	status       int
+	code         string
+	check        func(t *testing.T, m map[string]any)
+}
+
+// runCases executes the cases in order (later cases may depend on earlier changes). Every
+// refusal must carry a message.
+func (e *testEnv) runCases(t *testing.T, cases []apiCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, m := e.do(t, c.method, c.path, c.tok, c.body)
+			if resp.StatusCode != c.status {
+				t.Fatalf("%s %s: status %d, want %d; body %v", c.method, c.path, resp.StatusCode, c.status, m)
+			}
+			if c.code != "" && errorCode(m) != c.code {
+				t.Fatalf("%s %s: error code %q, want %q; body %v", c.method, c.path, errorCode(m), c.code, m)
+			}
+			if c.status >= 400 && strings.TrimSpace(errorMessage(m)) == "" {
+				t.Fatalf("%s %s: refusal without a message: %v", c.method, c.path, m)
+			}
+			if c.check != nil {
+				c.check(t, m)
+			}
+		})
+	}
+}

@@ -38,39 +38,11 @@ func newGraphFixture(t *testing.T) *graphFixture {
 	return f
 }
 
-// graphCase is one request and the answer it must get. code, when set, is the Graph error
-// code the body must carry; check, when set, inspects the decoded body.
-type graphCase struct {
-	name         string
-	method, path string
-	tok          string
-	body         any
-	status       int
-	code         string
-	check        func(t *testing.T, m map[string]any)
-}
+// graphCase is one request and the answer it must get (see apiCase).
+type graphCase = apiCase
 
 // run executes the cases in order (later cases may depend on earlier changes).
-func (f *graphFixture) run(t *testing.T, cases []graphCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			resp, m := f.do(t, c.method, c.path, c.tok, c.body)
-			if resp.StatusCode != c.status {
-				t.Fatalf("%s %s: status %d, want %d; body %v", c.method, c.path, resp.StatusCode, c.status, m)
-			}
-			if c.code != "" && errorCode(m) != c.code {
-				t.Fatalf("%s %s: error code %q, want %q; body %v", c.method, c.path, errorCode(m), c.code, m)
-			}
-			if c.status >= 400 && strings.TrimSpace(errorMessage(m)) == "" {
-				t.Fatalf("%s %s: refusal without a message: %v", c.method, c.path, m)
-			}
-			if c.check != nil {
-				c.check(t, m)
-			}
-		})
-	}
-}
+func (f *graphFixture) run(t *testing.T, cases []graphCase) { f.runCases(t, cases) }
 
 // Common refusal codes.
 const (
