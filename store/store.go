@@ -27,6 +27,8 @@ type Store interface {
 	// Resources and access control (see resource.go).
 	ResourceStore
 	AuthMethodStore // passkeys, TOTP, WebAuthn challenges, attempt counters, sessions (authmethods.go)
+	MachineStore    // onboarded machines and their onboarding tokens (machine.go)
+	SSHCAStore      // each tenant's SSH user certificate authority (sshca.go)
 
 	// Tenants and subscriptions.
 	CreateTenant(ctx context.Context, t directory.Tenant) error

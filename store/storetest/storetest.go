@@ -21,8 +21,8 @@ type Case struct {
 // Cases lists every case Run runs, failures first.
 func Cases() []Case {
 	var cs []Case
-	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures,
-		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, concurrency, resourceConcurrency, authMethodConcurrency} {
+	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures,
+		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, concurrency, resourceConcurrency, authMethodConcurrency} {
 		cs = append(cs, group...)
 	}
 	return cs
