@@ -21,8 +21,9 @@ type Case struct {
 // Cases lists every case Run runs, failures first.
 func Cases() []Case {
 	var cs []Case
-	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures,
-		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, concurrency, resourceConcurrency, authMethodConcurrency} {
+	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures, machineFailures,
+		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, machineOK,
+		concurrency, resourceConcurrency, authMethodConcurrency, machineConcurrency} {
 		cs = append(cs, group...)
 	}
 	return cs
