@@ -52,6 +52,7 @@ func armTable() []armRoute {
 		route(get, vmPath, "", getVM),
 		route(put, vmPath, opVMWrite, putVM),
 		route(del, vmPath, opVMDelete, deleteVM),
+		route(post, vmPath+"/generateOnboardingToken", opOnboard, generateOnboardingToken),
 		route(get, vmPath+"/extensions", "", listExtensions),
 		route(get, extPath, "", getExtension),
 		route(put, extPath, opExtWrite, putExtension),

@@ -61,6 +61,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.graphRoutes(mux)
 	s.armRoutes(mux)
 	s.webRoutes(mux)
+	s.machineRoutes(mux)
 	return mux
 }
 
