@@ -23,6 +23,7 @@ func (s *Server) oauthRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("POST "+p.prefix+p.oauth+"/token", s.handleToken)
 		mux.HandleFunc("POST "+p.prefix+p.oauth+"/devicecode", s.handleDeviceCode)
 	}
+	mux.HandleFunc("GET /{tenant}/ssh/ca", s.handleSSHCA) // oauth_sshcert.go
 	mux.HandleFunc("GET /devicelogin", s.handleDeviceLogin)
 	mux.HandleFunc("POST /devicelogin", s.handleDeviceLogin)
 }

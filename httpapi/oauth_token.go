@@ -162,6 +162,9 @@ func (s *Server) issueUserTokens(r *http.Request, a authority, g userGrant) (map
 	if err := s.temporaryPasswordRefusal(op, u); err != nil { // signin.go
 		return nil, err
 	}
+	if isSSHCertRequest(r) { // oauth_sshcert.go
+		return s.issueSSHCert(r, a, g, u)
+	}
 	resource, err := s.resourceFor(ctx, a, g.Scope, "", true)
 	if err != nil {
 		return nil, err
@@ -245,6 +248,9 @@ func (s *Server) grantRefresh(r *http.Request, a authority) (map[string]any, err
 		scope = old.Scope
 	}
 	g := userGrant{Client: c.SP, UserID: old.UserID, Scope: scope, AMR: old.AMR, AuthTime: old.AuthTime, FamilyID: old.FamilyID}
+	if _, err := s.checkSSHCertRequest(r, a, g.UserID, scope); err != nil { // before rotating: a refusal keeps the token usable
+		return nil, err
+	}
 	raw, next := s.refreshLink(a, g, old.FamilyID)
 	if _, err := s.Store.RotateRefreshToken(r.Context(), old.Hash, next, s.now()); err != nil {
 		return nil, errs.E(op, errs.KindOf(err), errs.Code("invalid_grant"),
