@@ -26,9 +26,10 @@ type Store interface {
 
 	// Resources and access control (see resource.go).
 	ResourceStore
-	AuthMethodStore // passkeys, TOTP, WebAuthn challenges, attempt counters, sessions (authmethods.go)
-	MachineStore    // onboarded machines and their onboarding tokens (machine.go)
-	SSHCAStore      // each tenant's SSH user certificate authority (sshca.go)
+	AuthMethodStore  // passkeys, TOTP, WebAuthn challenges, attempt counters, sessions (authmethods.go)
+	MachineStore     // onboarded machines and their onboarding tokens (machine.go)
+	SSHCAStore       // each tenant's SSH user certificate authority (sshca.go)
+	ConditionalStore // Conditional Access policies, named locations, strengths, sign-in log (conditional.go)
 
 	// Tenants and subscriptions.
 	CreateTenant(ctx context.Context, t directory.Tenant) error

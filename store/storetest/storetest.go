@@ -21,8 +21,8 @@ type Case struct {
 // Cases lists every case Run runs, failures first.
 func Cases() []Case {
 	var cs []Case
-	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures, machineFailures,
-		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, machineOK,
+	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures, machineFailures, conditionalFailures,
+		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, machineOK, conditionalOK,
 		concurrency, resourceConcurrency, authMethodConcurrency, machineConcurrency} {
 		cs = append(cs, group...)
 	}
