@@ -135,6 +135,9 @@ func (a *fakeARM) generic(rq *armRequest) (int, any) {
 		return 200, map[string]any{"value": a.children(rq.path)}
 	}
 	key := strings.ToLower(rq.path)
+	if vm, ok := strings.CutSuffix(key, "/generateonboardingtoken"); ok && rq.method == "POST" && a.res[vm] != nil {
+		return 200, map[string]any{"token": "onboarding-token-for-" + rq.path[strings.LastIndex(parentOf(rq.path), "/")+1:len(parentOf(rq.path))]}
+	}
 	cur := a.res[key]
 	switch rq.method {
 	case "GET", "HEAD":

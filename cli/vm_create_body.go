@@ -45,7 +45,11 @@ func (c *arm) createVM(ctx context.Context, a *app, o vmCreateOptions, changed f
 	if err != nil {
 		return nil, err
 	}
-	return vmCreateOutput(vm, changed("assign-identity")), nil
+	out := vmCreateOutput(vm, changed("assign-identity"))
+	if out["onboardingCommand"], err = c.onboardingCommand(ctx, a, o.rg, o.name); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // osProfile is the VM's operating system profile: computer name, administrator and how the

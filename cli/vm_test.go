@@ -42,6 +42,10 @@ func TestVMCreateAsTheArticle(t *testing.T) {
 	if out["id"] != vmPath || out["location"] != "southcentralus" || out["powerState"] != "VM running" || !isGUID(ident["systemAssignedIdentity"].(string)) {
 		t.Errorf("vm create printed %v", out)
 	}
+	if cmd, _ := out["onboardingCommand"].(string); !strings.HasPrefix(cmd, "latch agent connect --server https://") ||
+		!strings.Contains(cmd, " --token onboarding-token-for-myVM") || !strings.Contains(cmd, " --ca-file ") {
+		t.Errorf("vm create printed the onboarding command %q", cmd)
+	}
 	body := armBody(t, h, "PUT "+vmPath)
 	props := body["properties"].(map[string]any)
 	wantImage := map[string]any{"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2019-Datacenter", "version": "latest"}
