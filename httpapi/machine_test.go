@@ -206,6 +206,13 @@ func TestMachineToken(t *testing.T) {
 			t.Fatalf("token claims %v, want oid %s", claims, f.principalID)
 		}
 	})
+	t.Run("ok/self-names-the-identity", func(t *testing.T) {
+		st, m := f.machineDo(t, "GET", "/machines/self", k.proof(t, nil, f.claims(id, tid)), nil)
+		ident, _ := m["identity"].(map[string]any)
+		if st != 200 || ident["principalId"] != f.principalID || ident["clientId"] == "" {
+			t.Fatalf("self: %d %v", st, m)
+		}
+	})
 	t.Run("fail/unknown-resource", func(t *testing.T) {
 		st, m := f.machineDo(t, "POST", "/machines/token", k.proof(t, nil, f.claims(id, tid)), map[string]any{"resource": "https://nothing.example"})
 		if st != 400 || errorCode(m) != "invalid_resource" {
@@ -217,6 +224,10 @@ func TestMachineToken(t *testing.T) {
 		st, m := f.machineDo(t, "POST", "/machines/token", k2.proof(t, nil, f.claims(id2, tid)), map[string]any{"resource": f.ARMAudience()})
 		if st != 400 || errorCode(m) != "identity_not_found" {
 			t.Fatalf("got %d %v, want 400 identity_not_found", st, m)
+		}
+		st, m = f.machineDo(t, "GET", "/machines/self", k2.proof(t, nil, f.claims(id2, tid)), nil)
+		if st != 200 || m["identity"] != nil {
+			t.Fatalf("self of a VM without identity: %d %v", st, m)
 		}
 	})
 	t.Run("fail/identity-removed", func(t *testing.T) {

@@ -127,3 +127,18 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 
 // machineSeenWithin is how recently a machine must have reported to count as connected.
 const machineSeenWithin = 5 * time.Minute
+
+// machineSelf tells the machine what it is: its VM and, when the VM has one, its
+// system-assigned identity (null otherwise), which the metadata service lists.
+func (s *Server) machineSelf(w http.ResponseWriter, r *http.Request, m store.Machine) error {
+	out := map[string]any{"machineId": m.ID, "tenantId": m.TenantID, "resourceId": m.ResourceID, "identity": nil}
+	mi, err := s.machineIdentity(r, m)
+	switch {
+	case err == nil:
+		out["identity"] = map[string]any{"principalId": mi.id, "clientId": mi.appID, "tenantId": m.TenantID}
+	case errs.CodeOf(err) != "identity_not_found":
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
