@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// SSH to machines with short-lived certificates ("latch ssh …"), as "az ssh" does: each command
+// makes a fresh Ed25519 key, has the token service certify it for one VM for a few minutes,
+// and hands key and certificate to the system's OpenSSH.
+
+// sshHostNote is said in every command's help: there is no host certificate authority yet, so
+// the machine's host key is verified the ordinary way.
+const sshHostNote = `The machine is reached by its name, never by an address, and its host key is checked
+against ~/.ssh/known_hosts as for any ssh connection (StrictHostKeyChecking is left as your
+ssh configuration sets it). Latch does not certify host keys yet: verify the fingerprint on
+first connection.`
+
+func newSSHCommand(a *app) *cobra.Command {
+	return newGroup("ssh", "SSH to machines with your directory identity and short-lived certificates.",
+		newSSHCert(a), newSSHConfig(a), newSSHVM(a))
+}
+
+// sshTarget is the VM flags every ssh command takes.
+type sshTarget struct{ sub, rg, name string }
+
+func (t *sshTarget) flags(cmd *cobra.Command) {
+	resourceFlags(cmd, &t.rg, &t.name, "The name of the VM.")
+	cmd.Flags().StringVar(&t.sub, "subscription", "", "Name or ID of subscription. You can configure the default subscription using 'latch account set -s NAME_OR_ID'.")
+}
+
+// certificate gets a fresh certificate for the target; certFile "" puts it beside the key.
+func (t *sshTarget) certificate(ctx context.Context, a *app, certFile string) (*sshCredential, error) {
+	if err := checkSSHName(t.rg, t.name); err != nil {
+		return nil, err
+	}
+	return a.sshCertificate(ctx, t.sub, t.rg, t.name, certFile)
+}
+
+// checkSSHName refuses names that would be read as options or paths by ssh or the shell.
+func checkSSHName(names ...string) error {
+	for _, n := range names {
+		if n == "" || n == "." || n == ".." || strings.HasPrefix(n, "-") || strings.ContainsAny(n, "/\\ \t\n\"'%") {
+			return usagef("%q cannot be a machine or resource group name here.", n)
+		}
+	}
+	return nil
+}
+
+func newSSHCert(a *app) *cobra.Command {
+	var t sshTarget
+	var file string
+	cmd := &cobra.Command{
+		Use:   "cert",
+		Short: "Write an SSH certificate for a VM, for SSH clients other than latch.",
+		Long: `Makes a new Ed25519 key in the Latch configuration directory (readable only by you) and
+gets a certificate for it, valid for a few minutes and for this VM only, logging in as your
+directory account (your user principal name in lower case). The certificate is written beside
+the key as id_ed25519-cert.pub, or to --file.
+
+` + sshHostNote,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
+			return t.certificate(ctx, a, file)
+		}),
+	}
+	t.flags(cmd)
+	cmd.Flags().StringVarP(&file, "file", "f", "", "The file to write the certificate to. Default: beside the key in the Latch configuration directory.")
+	return cmd
+}
+
+func newSSHConfig(a *app) *cobra.Command {
+	var t sshTarget
+	var file string
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Write an OpenSSH configuration entry for a VM, so plain ssh, scp and IDEs can reach it.",
+		Long: `Gets a certificate as 'latch ssh cert' does and adds a "Host <VM name>" entry to --file with
+the user, key and certificate, replacing the entry an earlier run wrote for the same VM. The
+certificate is valid for a few minutes: run the command again to renew it.
+
+` + sshHostNote,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
+			cred, err := t.certificate(ctx, a, "")
+			if err != nil {
+				return nil, err
+			}
+			return cred, writeSSHConfig(file, t.name, cred)
+		}),
+	}
+	t.flags(cmd)
+	cmd.Flags().StringVarP(&file, "file", "f", "", "The OpenSSH configuration file to add the entry to, e.g. ~/.ssh/config.")
+	required(cmd, "file")
+	return cmd
+}
+
+func newSSHVM(a *app) *cobra.Command {
+	var t sshTarget
+	cmd := &cobra.Command{
+		Use:   "vm [-- COMMAND...]",
+		Short: "SSH to a VM with your directory identity.",
+		Long: `Gets a fresh certificate for the VM and runs the system's ssh with it, logging in as your
+directory account. Anything after "--" is the remote command. $LATCH_SSH names another ssh
+program.
+
+` + sshHostNote,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && cmd.ArgsLenAtDash() != 0 {
+				return usagef("unrecognized arguments: %s (put the remote command after --)", strings.Join(args, " "))
+			}
+			return nil
+		},
+		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
+			cred, err := t.certificate(ctx, a, "")
+			if err != nil {
+				return nil, err
+			}
+			return nil, a.runSSH(ctx, t.name, cred, cmd.Flags().Args())
+		}),
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+// runSSH runs ssh to host with the credential, on this command's streams, and passes on a
+// non-zero exit status.
+func (a *app) runSSH(ctx context.Context, host string, cred *sshCredential, command []string) error {
+	prog := a.getenv("LATCH_SSH")
+	if prog == "" {
+		prog = "ssh"
+	}
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		return failf("cannot find the ssh program %q: %v", prog, err)
+	}
+	args := append(sshArgs(host, cred), command...)
+	a.debugf("Running %s %s", path, strings.Join(args, " "))
+	c := exec.CommandContext(ctx, path, args...)
+	c.Stdin, c.Stdout, c.Stderr = a.stdin, a.stdout, a.stderr
+	err = c.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return &cliError{msg: "ssh ended with " + exit.ProcessState.String(), exit: exit.ExitCode()}
+	}
+	return err
+}
+
+// sshArgs are ssh's options for the credential, then "--" and the host, so that nothing the
+// user or the server chose can be read as an option.
+func sshArgs(host string, cred *sshCredential) []string {
+	return []string{"-l", cred.user(), "-i", cred.PrivateKeyFile, "-o", "CertificateFile=" + cred.CertificateFile,
+		"-o", "IdentitiesOnly=yes", "--", host}
+}
+
+// writeSSHConfig replaces the entry for host in file, or appends one, keeping the rest.
+func writeSSHConfig(file, host string, cred *sshCredential) error {
+	old, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return failf("cannot read %s: %v", file, err)
+	}
+	begin, end := "# latch ssh config: "+cred.VMID, "# end of latch ssh config: "+cred.VMID
+	kept := withoutBlock(string(old), begin, end)
+	if kept != "" && !strings.HasSuffix(kept, "\n") {
+		kept += "\n"
+	}
+	entry := begin + "\n" + sshConfigEntry(host, cred) + end + "\n"
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Dir(abs), filepath.Base(abs), []byte(kept+entry))
+}
+
+// withoutBlock drops the lines from begin to end, both included.
+func withoutBlock(s, begin, end string) string {
+	var out []string
+	skipping := false
+	for _, line := range strings.SplitAfter(s, "\n") {
+		switch t := strings.TrimSpace(line); {
+		case t == begin:
+			skipping = true
+		case skipping && t == end:
+			skipping = false
+		case !skipping:
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
+}
