@@ -10,6 +10,6 @@ import (
 
 func main() {
 	root := cli.NewRootCommand()
-	root.AddCommand(newServeCommand())
+	root.AddCommand(newServeCommand(), newAgentCommand())
 	os.Exit(cli.Execute(root))
 }

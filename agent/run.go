@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/latchsh/latch/imds"
+)
+
+// Version is the agent's version, reported to the control plane.
+var Version = "0.1.0"
+
+// DefaultIMDSAddr is the loopback address the metadata service always listens on.
+const DefaultIMDSAddr = "127.0.0.1:40342"
+
+// statusInterval is how often the agent reports; the control plane shows a machine as
+// disconnected when it has not heard from it for a few intervals.
+const statusInterval = time.Minute
+
+// RunOptions say how to serve.
+type RunOptions struct {
+	StateDir string // "" for DefaultStateDir
+	IMDSAddr string // loopback address; "" for DefaultIMDSAddr
+	// LinkLocal also serves 169.254.169.254:80 when the address can be bound.
+	LinkLocal bool
+	Logger    *slog.Logger
+	// Ready, when set, is called with the metadata service and its loopback address once
+	// it listens (tests and the service manager's notification).
+	Ready func(s *imds.Server, addr string)
+}
+
+// Run serves the metadata service for the connected machine and reports its status until
+// ctx ends.
+func Run(ctx context.Context, o RunOptions) error {
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	if o.IMDSAddr == "" {
+		o.IMDSAddr = DefaultIMDSAddr
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	st, key, err := Load(o.StateDir)
+	if err != nil {
+		return err
+	}
+	c, err := NewClient(st, key, nil)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, c, o)
+}
+
+// Serve is Run with a client already made.
+func Serve(ctx context.Context, c *Client, o RunOptions) error {
+	srv := imds.New(NewSource(c), imds.Config{Logger: o.Logger})
+	lns, err := listeners(srv, o)
+	if err != nil {
+		return err
+	}
+	if o.Ready != nil {
+		o.Ready(srv, lns[0].Addr().String())
+	}
+	go c.reportLoop(ctx, o.Logger)
+	return srv.Serve(ctx, lns...)
+}
+
+// listeners opens the loopback listener, and the link-local one when asked and possible.
+func listeners(srv *imds.Server, o RunOptions) ([]net.Listener, error) {
+	lo, err := srv.ListenLoopback(o.IMDSAddr)
+	if err != nil {
+		return nil, err
+	}
+	lns := []net.Listener{lo}
+	if o.LinkLocal {
+		if ll, err := srv.ListenLinkLocal(); err == nil {
+			lns = append(lns, ll)
+		} else {
+			o.Logger.Warn("serving the metadata service on loopback only", "error", err)
+		}
+	}
+	return lns, nil
+}
+
+// reportLoop reports the machine's status now and every statusInterval until ctx ends.
+func (c *Client) reportLoop(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(statusInterval)
+	defer t.Stop()
+	for {
+		if err := c.ReportStatus(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("status report failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ReportStatus tells the control plane what this machine is.
+func (c *Client) ReportStatus(ctx context.Context) error {
+	host, _ := os.Hostname()
+	body := map[string]any{"osType": runtime.GOOS, "osVersion": osVersion(), "hostname": host,
+		"addresses": addresses(), "agentVersion": Version}
+	return c.call(ctx, http.MethodPut, "/machines/status", body, nil)
+}
+
+// osVersion is PRETTY_NAME from os-release, or "" when unknown.
+func osVersion() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return ""
+}
+
+// addresses are the machine's unicast addresses, loopback left out.
+func addresses() []string {
+	addrs, _ := net.InterfaceAddrs()
+	var out []string
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			out = append(out, n.IP.String())
+		}
+	}
+	return out
+}

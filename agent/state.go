@@ -1,0 +1,109 @@
+package agent
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// DefaultStateDir is where the agent keeps its key and state unless told otherwise.
+const DefaultStateDir = "/var/lib/latch-agent"
+
+// Files in the state directory.
+const (
+	stateFile = "state.json"
+	keyFile   = "machine-key.pem"
+)
+
+// State is what the agent remembers between runs: where the control plane is and who the
+// machine is there. It holds no secret; the key is kept apart, readable by its owner only.
+type State struct {
+	Server     string `json:"server"`           // the control plane's base URL
+	CAFile     string `json:"caFile,omitempty"` // extra roots for the control plane's certificate
+	MachineID  string `json:"machineId"`
+	TenantID   string `json:"tenantId"`
+	ResourceID string `json:"resourceId"` // the VM's ARM id
+	Audience   string `json:"audience"`   // the aud of the machine's proofs
+}
+
+// save writes the state and key into dir, creating it 0700. The key file is 0600.
+func save(dir string, st State, key *ecdsa.PrivateKey) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("agent: state directory: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("agent: encoding the machine key: %w", err)
+	}
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	if err := writeFile(filepath.Join(dir, keyFile), pemKey, 0o600); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, stateFile), append(b, '\n'), 0o600)
+}
+
+// writeFile replaces path atomically, so a crash leaves the old file or the new one.
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return fmt.Errorf("agent: writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("agent: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// Load reads the state and key that Connect saved in dir. It fails when the machine was
+// never connected or the key file is readable by others.
+func Load(dir string) (State, *ecdsa.PrivateKey, error) {
+	var st State
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil, fmt.Errorf("agent: this machine is not connected (no %s in %s); run 'latch agent connect' first", stateFile, dir)
+	}
+	if err != nil {
+		return st, nil, fmt.Errorf("agent: reading state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, nil, fmt.Errorf("agent: state file %s is damaged: %w", stateFile, err)
+	}
+	key, err := loadKey(filepath.Join(dir, keyFile))
+	return st, key, err
+}
+
+func loadKey(path string) (*ecdsa.PrivateKey, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("agent: machine key: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("agent: machine key %s is readable by others (mode %v); it must be 0600", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("agent: machine key: %w", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("agent: machine key %s is not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	ec, ok := k.(*ecdsa.PrivateKey)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("agent: machine key %s is not an EC private key", path)
+	}
+	return ec, nil
+}
