@@ -15,6 +15,7 @@ func (s *Server) graphRoutes(mux *http.ServeMux) {
 	s.graphGroupRoutes(mux)
 	s.graphAppRoutes(mux)
 	s.graphRoleRoutes(mux)
+	s.graphCARoutes(mux)
 	mux.HandleFunc("POST /v1.0/directoryObjects/getByIds", s.graph(s.getByIds))
 	mux.HandleFunc("GET /v1.0/directoryObjects/{id}", s.graph(s.getDirectoryObject))
 	for _, coll := range []string{"users", "groups", "servicePrincipals", "directoryObjects"} {
