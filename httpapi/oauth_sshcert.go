@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,7 +102,24 @@ func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u direc
 	if err != nil {
 		return nil, err
 	}
-	return sshCertResponse(cert.Marshal(), now, g.Scope, u.ID, a.Tenant.ID), nil
+	resp := sshCertResponse(cert.Marshal(), now, g.Scope, u.ID, a.Tenant.ID)
+	if err := s.firstRefreshToken(ctx, a, g, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// firstRefreshToken adds a refresh token to resp when a sign-in (device or authorization
+// code) asked for offline_access, as for any other token; a refresh grant adds its own.
+func (s *Server) firstRefreshToken(ctx context.Context, a authority, g userGrant, resp map[string]any) error {
+	if _, oidc, _ := token.ParseScope(g.Scope); g.FamilyID != "" || !slices.Contains(oidc, "offline_access") {
+		return nil
+	}
+	rt, err := s.newRefreshToken(ctx, a, g, newID())
+	if err == nil {
+		resp["refresh_token"] = rt
+	}
+	return err
 }
 
 // sshCertResponse is Entra's answer to an ssh-cert request: the certificate's wire form in

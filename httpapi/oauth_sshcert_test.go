@@ -18,6 +18,8 @@ import (
 
 	"github.com/latchsh/latch/access"
 	"github.com/latchsh/latch/directory"
+	"github.com/latchsh/latch/resource"
+	"github.com/latchsh/latch/testenv"
 	"github.com/latchsh/latch/token"
 )
 
@@ -170,7 +172,7 @@ func TestSSHCertIssued(t *testing.T) {
 				t.Fatalf("got %d %v", st, m)
 			}
 			cert := parseCert(t, m["access_token"].(string))
-			checkCert(t, cert, f.pub, f.vm, before)
+			checkCert(t, cert, f.pub, f.vm, before, "alice@contoso.test")
 			ca := f.sshCAKey(t, f.Tenant.ID)
 			if !bytesEqual(cert.SignatureKey.Marshal(), ca.Marshal()) {
 				t.Fatal("the certificate is not signed by the tenant's CA as served")
@@ -199,13 +201,13 @@ func parseCert(t *testing.T, b64 string) *ssh.Certificate {
 	return cert
 }
 
-func checkCert(t *testing.T, cert *ssh.Certificate, pub ed25519.PublicKey, vm string, before time.Time) {
+func checkCert(t *testing.T, cert *ssh.Certificate, pub ed25519.PublicKey, vm string, before time.Time, upn string) {
 	t.Helper()
 	want, _ := ssh.NewPublicKey(pub)
 	if cert.CertType != ssh.UserCert || !bytesEqual(cert.Key.Marshal(), want.Marshal()) {
 		t.Fatalf("type %d, key %s", cert.CertType, ssh.FingerprintSHA256(cert.Key))
 	}
-	if len(cert.ValidPrincipals) != 1 || cert.ValidPrincipals[0] != "alice@contoso.test" {
+	if len(cert.ValidPrincipals) != 1 || cert.ValidPrincipals[0] != upn {
 		t.Fatalf("principals %q", cert.ValidPrincipals)
 	}
 	life := time.Unix(int64(cert.ValidBefore), 0).Sub(before)
@@ -215,7 +217,7 @@ func checkCert(t *testing.T, cert *ssh.Certificate, pub ed25519.PublicKey, vm st
 	if !strings.EqualFold(cert.Extensions[token.SSHCertExtensionVM], vm) || cert.Extensions["permit-pty"] != "" {
 		t.Fatalf("extensions %v", cert.Extensions)
 	}
-	if !strings.Contains(cert.KeyId, "alice@contoso.test") {
+	if !strings.Contains(cert.KeyId, upn) {
 		t.Fatalf("key id %q", cert.KeyId)
 	}
 }
@@ -257,4 +259,67 @@ func TestSSHCAEndpoint(t *testing.T) {
 	if resp.StatusCode == 200 {
 		t.Fatal("an unknown tenant got an SSH CA")
 	}
+}
+
+// TestSSHCertFromDeviceCode signs in with a device code and redeems it for a certificate
+// straight away, as a machine without a browser would; the refresh token comes with it.
+func TestSSHCertFromDeviceCode(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	u := newUser(t, srv, "erin", "correct horse battery staple")
+	vm := sshVMInStore(t, srv)
+	grant := func(role string) {
+		if err := srv.Store.CreateRoleAssignment(context.Background(), resource.RoleAssignment{TenantID: srv.TenantID,
+			Assignment: access.RoleAssignment{ID: uuid.NewString(), Scope: vm, RoleDefinitionID: role,
+				PrincipalID: u.ID, PrincipalType: access.PrincipalUser}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	jwk := `{"kty":"OKP","crv":"Ed25519","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
+	redeem := func() (int, map[string]any) {
+		dc := sshDeviceCode(t, srv, sshScope+" offline_access openid")
+		approveDevice(t, srv, dc.UserCode, u.UserPrincipalName, "correct horse battery staple")
+		return tokenCall(t, srv, url.Values{"grant_type": {grantDevice}, "client_id": {cli}, "device_code": {dc.DeviceCode},
+			"token_type": {"ssh-cert"}, "req_cnf": {jwk}, "vm_id": {vm}})
+	}
+	if st, m := redeem(); st != 400 || m["error"] != "access_denied" {
+		t.Fatalf("fail/device-code-no-role: %d %v", st, m)
+	}
+	grant(access.VMUserLoginRoleID)
+	st, m := redeem()
+	if st != 200 || m["token_type"] != "ssh-cert" || m["refresh_token"] == nil {
+		t.Fatalf("ok/device-code: %d %v", st, m)
+	}
+	checkCert(t, parseCert(t, m["access_token"].(string)), pub, vm, time.Now().Add(-time.Minute), "erin@contoso.test")
+}
+
+// sshDeviceCode starts a device sign-in for scope.
+func sshDeviceCode(t *testing.T, srv *testenv.Server, scope string) deviceCodeResponse {
+	t.Helper()
+	resp, err := srv.Client.PostForm(srv.Authority()+"/oauth2/v2.0/devicecode", url.Values{"client_id": {cli}, "scope": {scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var dc deviceCodeResponse
+	if err := json.NewDecoder(resp.Body).Decode(&dc); err != nil || dc.UserCode == "" {
+		t.Fatalf("device code: %v", err)
+	}
+	return dc
+}
+
+// sshVMInStore makes rg/vm1 in the server's subscription, straight in the store.
+func sshVMInStore(t *testing.T, srv *testenv.Server) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := srv.Store.CreateResourceGroup(ctx, resource.ResourceGroup{TenantID: srv.TenantID,
+		SubscriptionID: srv.Boot.SubscriptionID, Name: "rg", Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	id := "/subscriptions/" + srv.Boot.SubscriptionID + "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
+	if err := srv.Store.CreateResource(ctx, resource.Resource{TenantID: srv.TenantID, ID: id,
+		Type: resource.TypeVirtualMachine, Name: "vm1", Location: "westus"}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
