@@ -115,6 +115,20 @@ func TestAgentServesManagedIdentity(t *testing.T) {
 			t.Fatalf("token claims %v, want oid %s", claims, vm.Identity.SystemAssignedIdentity)
 		}
 	})
+	t.Run("ok/vm-show-connected", func(t *testing.T) {
+		var shown struct { // az flattens properties into the VM
+			Machine struct{ Status, AgentVersion string } `json:"machine"`
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			owner.ok(&shown, "vm", "show", "-g", "rg1", "-n", "vm1")
+			if shown.Machine.Status == "Connected" || time.Now().After(deadline) {
+				break
+			}
+		}
+		if shown.Machine.Status != "Connected" || shown.Machine.AgentVersion != agent.Version {
+			t.Fatalf("vm show after the agent reported: %+v", shown.Machine)
+		}
+	})
 	t.Run("fail/reused-onboarding-token", func(t *testing.T) {
 		o := connectOptions(t, vm.OnboardingCommand, filepath.Join(t.TempDir(), "again"))
 		_, err := agent.Connect(context.Background(), o)

@@ -97,6 +97,7 @@ func getVM(q *armRequest) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	vm = q.s.withLiveness(vm)
 	expand := strings.EqualFold(q.r.URL.Query().Get("$expand"), "instanceView")
 	return http.StatusOK, vmJSON(vm, exts, expand), nil
 }

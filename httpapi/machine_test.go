@@ -257,6 +257,24 @@ func TestMachineStatusRecorded(t *testing.T) {
 	if m.Status.Hostname != "vm1" || m.Status.OSVersion != "Debian 12" || len(m.Status.Addresses) != 1 || m.LastSeen.IsZero() {
 		t.Fatalf("recorded %+v", m)
 	}
+	if got := f.vmMachine(t); got["status"] != "Connected" || got["hostname"] != "vm1" || got["agentVersion"] != "0.1" {
+		t.Fatalf("vm show: machine %v", got)
+	}
+	f.API.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
+	if got := f.vmMachine(t); got["status"] != "Disconnected" {
+		t.Fatalf("vm show ten minutes after the last report: machine %v", got)
+	}
+}
+
+// vmMachine is properties.machine of the VM with an identity, as "vm show" reads it.
+func (f *machineFixture) vmMachine(t *testing.T) map[string]any {
+	t.Helper()
+	resp, vm := f.do(t, "GET", f.withID+apiVM, f.adminTok, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("get VM: %d %v", resp.StatusCode, vm)
+	}
+	m, _ := vm["properties"].(map[string]any)["machine"].(map[string]any)
+	return m
 }
 
 // jwtPayload decodes a JWT's claims without verifying it.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -118,6 +119,9 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 		old.Status, old.LastSeen = st, now
 		return old, nil
 	})
+	if err == nil {
+		err = s.recordOnVM(r.Context(), m, st)
+	}
 	if err != nil {
 		return err
 	}
@@ -125,8 +129,40 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 	return nil
 }
 
-// machineSeenWithin is how recently a machine must have reported to count as connected.
+// recordOnVM copies a machine's report into its VM's properties, where "vm show" finds it.
+func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.MachineStatus) error {
+	_, err := s.Store.UpdateResource(ctx, m.TenantID, m.ResourceID, func(r resource.Resource) (resource.Resource, error) {
+		p, err := resource.ParseVMProperties(r.Properties)
+		if err != nil {
+			return r, err
+		}
+		seen := st.Reported
+		p.Machine = resource.MachineState{Status: resource.MachineConnected, AgentVersion: st.AgentVersion,
+			Hostname: st.Hostname, OSName: st.OSType, OSVersion: st.OSVersion, Addresses: st.Addresses,
+			DeviceID: p.Machine.DeviceID, LastSeen: &seen}
+		r.Properties = resource.Raw(p)
+		return r, nil
+	})
+	return err
+}
+
+// machineSeenWithin is how recently a machine must have reported to count as connected: a
+// few of the agent's report intervals.
 const machineSeenWithin = 5 * time.Minute
+
+// withLiveness shows a machine that has not reported within machineSeenWithin as
+// Disconnected, deciding at read time so no sweeper has to run.
+func (s *Server) withLiveness(vm resource.Resource) resource.Resource {
+	p, err := resource.ParseVMProperties(vm.Properties)
+	if err != nil || p.Machine.Status != resource.MachineConnected || p.Machine.LastSeen == nil {
+		return vm
+	}
+	if s.now().Sub(*p.Machine.LastSeen) > machineSeenWithin {
+		p.Machine.Status = resource.MachineDisconnected
+		vm.Properties = resource.Raw(p)
+	}
+	return vm
+}
 
 // machineSelf tells the machine what it is: its VM and, when the VM has one, its
 // system-assigned identity (null otherwise), which the metadata service lists.

@@ -81,6 +81,7 @@ type OSProfile struct {
 const (
 	MachineNotConnected = "NotConnected"
 	MachineConnected    = "Connected"
+	MachineDisconnected = "Disconnected" // connected once, not heard from lately
 )
 
 // MachineState is the state the machine agent reports for a virtual machine.
@@ -90,6 +91,7 @@ type MachineState struct {
 	Hostname     string     `json:"hostname,omitempty"`
 	OSName       string     `json:"osName,omitempty"`
 	OSVersion    string     `json:"osVersion,omitempty"`
+	Addresses    []string   `json:"addresses,omitempty"`
 	DeviceID     string     `json:"deviceId,omitempty"`
 	LastSeen     *time.Time `json:"lastSeen,omitempty"`
 }
