@@ -36,6 +36,8 @@ The commands, flags and output follow the Azure CLI (az), so what you know from 
 	root.AddCommand(newLoginCommand(a), newLogoutCommand(a), newAccountCommand(a), newADCommand(a),
 		newResourceGroupCommand(a), newVMCommand(a), newRoleCommand(a), newMonitorCommand(a))
 	root.AddCommand(newPasskeyCommand(a), newSSHCommand(a))
+	root.AddCommand(newConditionalAccessCommand(a))
+	root.AddCommand(newSignInCommand(a))
 	addTAPCommand(root, a) // passkey.go, tap.go
 	for _, c := range root.Commands() {
 		markClient(c)

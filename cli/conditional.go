@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/spf13/cobra"
+)
+
+// caPath is the Graph collection of Conditional Access policies, relative to /v1.0/.
+const caPath = "identity/conditionalAccess/policies"
+
+// policyStates are the states a policy may be put in, as Graph names them.
+var policyStates = []string{"enabled", "disabled", "enabledForReportingButNotEnforced"}
+
+func newConditionalAccessCommand(a *app) *cobra.Command {
+	policy := newGroup("policy", "Manage Conditional Access policies.",
+		newCAPolicyCreate(a), newCAPolicyList(a), newCAPolicyShow(a), newCAPolicyUpdate(a), newCAPolicyDelete(a))
+	return newGroup("conditional-access", "Manage Conditional Access and ask what it would decide.",
+		policy, newCAWhatIf(a))
+}
+
+// policyFields holds the flags that shape a policy body: --body, and --name and --state,
+// which override the body's displayName and state.
+type policyFields struct{ body, name, state string }
+
+func (p *policyFields) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&p.body, "body", "", "The policy as Graph's conditionalAccessPolicy JSON: @file, a path to a file, or JSON text.")
+	f.StringVar(&p.name, "name", "", "The policy's display name.")
+	f.StringVar(&p.state, "state", "", "enabled, disabled or enabledForReportingButNotEnforced.")
+}
+
+// object builds the request body; with no --body it holds only the flags given.
+func (p *policyFields) object() (map[string]any, error) {
+	obj := map[string]any{}
+	if p.body != "" {
+		v, err := readJSONArg(p.body, "--body")
+		if err != nil {
+			return nil, err
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, usagef("--body must be a JSON object, a conditionalAccessPolicy.")
+		}
+		obj = m
+	}
+	if p.state != "" && !slices.Contains(policyStates, p.state) {
+		return nil, usagef("--state must be one of %v.", policyStates)
+	}
+	for k, v := range map[string]string{"displayName": p.name, "state": p.state} {
+		if v != "" {
+			obj[k] = v
+		}
+	}
+	return obj, nil
+}
+
+func newCAPolicyCreate(a *app) *cobra.Command {
+	var p policyFields
+	cmd := &cobra.Command{
+		Use:     "create",
+		Short:   "Create a Conditional Access policy.",
+		Example: `  latch conditional-access policy create --body @vm-phishing-resistant.json --state enabledForReportingButNotEnforced`,
+		Args:    cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
+			body, err := p.object()
+			if err != nil {
+				return nil, err
+			}
+			g, err := a.graph(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var out map[string]any
+			err = g.do(ctx, http.MethodPost, caPath, nil, body, &out)
+			return out, err
+		}),
+	}
+	p.add(cmd)
+	required(cmd, "body")
+	return cmd
+}
+
+func newCAPolicyList(a *app) *cobra.Command {
+	var filter string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List Conditional Access policies.",
+		Args:  cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
+			g, err := a.graph(ctx)
+			if err != nil {
+				return nil, err
+			}
+			items, _, err := g.list(ctx, caPath, filterQuery(filter), false)
+			return items, err
+		}),
+	}
+	cmd.Flags().StringVar(&filter, "filter", "", "OData filter, e.g. --filter \"state eq 'enabled'\".")
+	return cmd
+}
+
+// resolvePolicy turns a display name into a policy id; an id is used as it is.
+func (g *graph) resolvePolicy(ctx context.Context, idOrName string) (string, error) {
+	if isGUID(idOrName) {
+		return idOrName, nil
+	}
+	items, _, err := g.list(ctx, caPath, filterQuery(odataEq("displayName", idOrName)), false)
+	switch {
+	case err != nil:
+		return "", err
+	case len(items) == 0:
+		return "", notFoundf("Conditional Access policy '%s' is not found.", idOrName)
+	case len(items) > 1:
+		return "", failf("More than one Conditional Access policy is named '%s'; use its id instead.", idOrName)
+	}
+	return objectID(items[0]), nil
+}
+
+// policyCommand builds a command acting on one policy, given by --id (an id or a name).
+func policyCommand(a *app, use, short string, body func(ctx context.Context, g *graph, id string) (any, error)) *cobra.Command {
+	var id string
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
+			g, err := a.graph(ctx)
+			if err != nil {
+				return nil, err
+			}
+			pid, err := g.resolvePolicy(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return body(ctx, g, pid)
+		}),
+	}
+	cmd.Flags().StringVar(&id, "id", "", "The policy's id or display name.")
+	required(cmd, "id")
+	return cmd
+}
+
+func newCAPolicyShow(a *app) *cobra.Command {
+	return policyCommand(a, "show", "Show a Conditional Access policy.", func(ctx context.Context, g *graph, id string) (any, error) {
+		return g.get(ctx, caPath+"/"+seg(id))
+	})
+}
+
+func newCAPolicyUpdate(a *app) *cobra.Command {
+	var p policyFields
+	cmd := policyCommand(a, "update", "Change a Conditional Access policy; the properties given replace the stored ones.",
+		func(ctx context.Context, g *graph, id string) (any, error) {
+			body, err := p.object()
+			if err != nil {
+				return nil, err
+			}
+			if len(body) == 0 {
+				return nil, usagef("Give --body, --name or --state to change.")
+			}
+			if err := g.do(ctx, http.MethodPatch, caPath+"/"+seg(id), nil, body, nil); err != nil {
+				return nil, asNotFound(err)
+			}
+			return g.get(ctx, caPath+"/"+seg(id))
+		})
+	p.add(cmd)
+	return cmd
+}
+
+func newCAPolicyDelete(a *app) *cobra.Command {
+	return policyCommand(a, "delete", "Delete a Conditional Access policy.", func(ctx context.Context, g *graph, id string) (any, error) {
+		return nil, asNotFound(g.do(ctx, http.MethodDelete, caPath+"/"+seg(id), nil, nil, nil))
+	})
+}
