@@ -48,8 +48,7 @@ type proofClaims struct {
 // machineHandler serves a request a machine has proved it sent.
 type machineHandler func(w http.ResponseWriter, r *http.Request, m store.Machine) error
 
-// machineAuthed verifies the request's machine proof before h runs, and records when the
-// machine was last seen.
+// machineAuthed verifies the request's machine proof before h runs.
 func (s *Server) machineAuthed(h machineHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		m, err := s.verifyMachineProof(r.Context(), r.Header.Get("Authorization"))
@@ -75,8 +74,12 @@ func (s *Server) verifyMachineProof(ctx context.Context, authz string) (store.Ma
 			"The machine's proof of identity was not accepted; reconnect the machine with a new onboarding token if this persists.", err)
 	}
 	exp := time.Unix(c.Exp, 0)
-	if err := s.Store.UseJTI(ctx, "machine|"+m.TenantID+"|"+m.ID+"|"+c.Jti, exp, s.now()); err != nil {
+	err = s.Store.UseJTI(ctx, "machine|"+m.TenantID+"|"+m.ID+"|"+c.Jti, exp, s.now())
+	if errs.Is(err, errs.Exists) {
 		return m, errs.E(op, errs.Unauthenticated, errs.Code("InvalidMachineProof"), "This machine proof was used already.", err)
+	}
+	if err != nil {
+		return m, err
 	}
 	return m, nil
 }
