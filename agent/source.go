@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,7 +31,12 @@ type Source struct {
 type selfInfo struct {
 	TenantID   string `json:"tenantId"`
 	ResourceID string `json:"resourceId"`
-	Identity   *struct {
+	Compute    struct {
+		Location, Name, VMID, VMSize, OSType, ComputerName, AdminUsername string
+		Publisher, Offer, SKU, Version                                    string
+		Tags                                                              map[string]string
+	} `json:"compute"`
+	Identity *struct {
 		PrincipalID string `json:"principalId"`
 		ClientID    string `json:"clientId"`
 		TenantID    string `json:"tenantId"`
@@ -42,13 +48,24 @@ func NewSource(c *Client) *Source { return &Source{c: c} }
 
 var _ imds.Source = (*Source)(nil)
 
-// Instance describes the VM by what its resource id says.
+// Instance describes the VM as its resource says.
 func (s *Source) Instance(ctx context.Context) (imds.Instance, error) {
+	self, err := s.selfInfo(ctx)
+	if err != nil {
+		return imds.Instance{}, err
+	}
 	id := s.c.st.ResourceID
 	sub, rg, name := armParts(id)
-	return imds.Instance{Compute: imds.Compute{AzEnvironment: "AzurePublicCloud", Provider: "Microsoft.Compute",
-		ResourceID: id, SubscriptionID: sub, ResourceGroupName: rg, Name: name,
-		OSProfile: imds.OSProfile{ComputerName: name}}}, nil
+	v := self.Compute
+	c := imds.Compute{AzEnvironment: "AzurePublicCloud", Provider: "Microsoft.Compute", ResourceID: id,
+		SubscriptionID: sub, ResourceGroupName: rg, Name: name, Location: v.Location, VMID: v.VMID,
+		VMSize: v.VMSize, OSType: v.OSType, Publisher: v.Publisher, Offer: v.Offer, SKU: v.SKU, Version: v.Version,
+		OSProfile: imds.OSProfile{ComputerName: v.ComputerName, AdminUsername: v.AdminUsername}}
+	for k, val := range v.Tags {
+		c.Tags = append(c.Tags, imds.Tag{Name: k, Value: val})
+	}
+	slices.SortFunc(c.Tags, func(a, b imds.Tag) int { return strings.Compare(a.Name, b.Name) })
+	return imds.Instance{Compute: c}, nil
 }
 
 // armParts reads the subscription, resource group and name of a VM's ARM id.

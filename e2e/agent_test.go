@@ -129,6 +129,15 @@ func TestAgentServesManagedIdentity(t *testing.T) {
 			t.Fatalf("vm show after the agent reported: %+v", shown.Machine)
 		}
 	})
+	t.Run("ok/instance-metadata", func(t *testing.T) {
+		body := imdsGet(t, base+"/metadata/instance?api-version=2021-02-01")
+		var inst struct {
+			Compute struct{ Location, Name, ResourceID, OSType string }
+		}
+		if err := json.Unmarshal(body, &inst); err != nil || inst.Compute.Location != "westus" || inst.Compute.Name != "vm1" || inst.Compute.OSType != "Linux" {
+			t.Fatalf("/metadata/instance: %s", body)
+		}
+	})
 	t.Run("fail/reused-onboarding-token", func(t *testing.T) {
 		o := connectOptions(t, vm.OnboardingCommand, filepath.Join(t.TempDir(), "again"))
 		_, err := agent.Connect(context.Background(), o)
@@ -163,17 +172,34 @@ func TestAgentWithoutIdentity(t *testing.T) {
 	_, base, _ := runAgent(t, vm.OnboardingCommand)
 
 	q := url.Values{"api-version": {"2018-02-01"}, "resource": {srv.URL + "/arm/"}}
-	req, _ := http.NewRequest("GET", base+"/metadata/identity/oauth2/token?"+q.Encode(), nil)
+	status, body := imdsDo(t, base+"/metadata/identity/oauth2/token?"+q.Encode())
+	if status != 400 || !strings.Contains(string(body), "Identity not found") {
+		t.Fatalf("a VM without identity: %d %s", status, body)
+	}
+}
+
+// imdsDo sends a GET with Metadata: true and returns the status and body.
+func imdsDo(t *testing.T, u string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
 	req.Header.Set("Metadata", "true")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 400 || !strings.Contains(string(body), "Identity not found") {
-		t.Fatalf("a VM without identity: %d %s", resp.StatusCode, body)
+	return resp.StatusCode, body
+}
+
+// imdsGet is imdsDo for a request that must succeed.
+func imdsGet(t *testing.T, u string) []byte {
+	t.Helper()
+	status, body := imdsDo(t, u)
+	if status != 200 {
+		t.Fatalf("GET %s: %d %s", u, status, body)
 	}
+	return body
 }
 
 // payload decodes a JWT's claims without verifying it.

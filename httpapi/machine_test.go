@@ -209,7 +209,8 @@ func TestMachineToken(t *testing.T) {
 	t.Run("ok/self-names-the-identity", func(t *testing.T) {
 		st, m := f.machineDo(t, "GET", "/machines/self", k.proof(t, nil, f.claims(id, tid)), nil)
 		ident, _ := m["identity"].(map[string]any)
-		if st != 200 || ident["principalId"] != f.principalID || ident["clientId"] == "" {
+		compute, _ := m["compute"].(map[string]any)
+		if st != 200 || ident["principalId"] != f.principalID || ident["clientId"] == "" || compute["location"] != "westus" || compute["vmSize"] != "Standard_DS1_v2" {
 			t.Fatalf("self: %d %v", st, m)
 		}
 	})

@@ -167,7 +167,12 @@ func (s *Server) withLiveness(vm resource.Resource) resource.Resource {
 // machineSelf tells the machine what it is: its VM and, when the VM has one, its
 // system-assigned identity (null otherwise), which the metadata service lists.
 func (s *Server) machineSelf(w http.ResponseWriter, r *http.Request, m store.Machine) error {
-	out := map[string]any{"machineId": m.ID, "tenantId": m.TenantID, "resourceId": m.ResourceID, "identity": nil}
+	vm, err := s.Store.GetResource(r.Context(), m.TenantID, m.ResourceID)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"machineId": m.ID, "tenantId": m.TenantID, "resourceId": m.ResourceID, "identity": nil,
+		"compute": vmCompute(vm)}
 	mi, err := s.machineIdentity(r, m)
 	switch {
 	case err == nil:
@@ -177,4 +182,14 @@ func (s *Server) machineSelf(w http.ResponseWriter, r *http.Request, m store.Mac
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// vmCompute is what the metadata service's compute section needs from the VM resource.
+func vmCompute(vm resource.Resource) map[string]any {
+	p, _ := resource.ParseVMProperties(vm.Properties)
+	img := p.StorageProfile.ImageReference
+	return map[string]any{"location": vm.Location, "name": vm.Name, "vmId": p.VMID, "vmSize": p.HardwareProfile.VMSize,
+		"osType": p.StorageProfile.OSDisk.OSType, "computerName": p.OSProfile.ComputerName,
+		"adminUsername": p.OSProfile.AdminUsername, "publisher": img.Publisher, "offer": img.Offer,
+		"sku": img.SKU, "version": img.Version, "tags": vm.Tags}
 }
