@@ -11,7 +11,6 @@ import (
 	"github.com/latchsh/latch/access"
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
-	"github.com/latchsh/latch/openssh"
 	"github.com/latchsh/latch/resource"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/token"
@@ -86,7 +85,7 @@ func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u direc
 	if err != nil {
 		return nil, err
 	}
-	name := openssh.LocalName(u.UserPrincipalName)
+	name := directory.LocalName(u.UserPrincipalName)
 	if name == "" {
 		return nil, oauthErr(op, errs.Invalid, "invalid_grant", "The user principal name "+truncate(u.UserPrincipalName, 200)+
 			" cannot be a local account name on a Linux machine (only a-z, 0-9, '.', '_', '-' and one '@').")
