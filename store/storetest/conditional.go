@@ -210,3 +210,26 @@ var conditionalOK = []Case{
 		check(signinlog.Filter{From: t0.Add(2 * time.Minute), To: t0.Add(4 * time.Minute)}, 0, "e1", "e2")
 	}},
 }
+
+var conditionalConcurrency = []Case{
+	{"concurrency/ca-policy-updates-lose-nothing", func(t *testing.T, s store.Store) {
+		tid, p := newID(), caPolicy(t, "", "")
+		must(t, s.CreateConditionalAccessPolicy(ctx(t), tid, p))
+		const n = 50
+		errsOut := race(n, func(i int) error {
+			_, err := s.UpdateConditionalAccessPolicy(ctx(t), tid, p.ID, func(old conditional.Policy) (conditional.Policy, error) {
+				old.Conditions.Users.ExcludeUsers = append(old.Conditions.Users.ExcludeUsers, fmt.Sprint(i))
+				return old, nil
+			})
+			return err
+		})
+		if n := tally(errsOut); n["ok"] != len(errsOut) {
+			t.Fatalf("concurrent updates: %v", n)
+		}
+		got, err := s.GetConditionalAccessPolicy(ctx(t), tid, p.ID)
+		must(t, err)
+		if len(got.Conditions.Users.ExcludeUsers) != n {
+			t.Fatalf("%d exclusions after %d concurrent updates: a write was lost", len(got.Conditions.Users.ExcludeUsers), n)
+		}
+	}},
+}

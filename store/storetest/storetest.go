@@ -23,7 +23,7 @@ func Cases() []Case {
 	var cs []Case
 	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures, machineFailures, conditionalFailures,
 		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, machineOK, conditionalOK,
-		concurrency, resourceConcurrency, authMethodConcurrency, machineConcurrency} {
+		concurrency, resourceConcurrency, conditionalConcurrency, authMethodConcurrency, machineConcurrency} {
 		cs = append(cs, group...)
 	}
 	return cs
