@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/store"
@@ -25,6 +24,8 @@ type caCollection[T any] struct {
 	schema     filterSchema
 	parse      func([]byte) (T, error) // strict Graph parsing and validation
 	stamp      func(v *T, id string, created, modified time.Time)
+	idOf       func(T) string
+	createdOf  func(T) time.Time
 	check      func(ctx context.Context, s *Server, tenantID string, v T) error // references; nil for none
 
 	create func(store.Store, context.Context, string, T) error
@@ -112,7 +113,7 @@ func (c caCollection[T]) builtIn(id string) (T, bool) {
 		return zero, false
 	}
 	for _, v := range c.builtIns() {
-		if idOfObject(v) == id {
+		if c.idOf(v) == id {
 			return v, true
 		}
 	}
@@ -196,8 +197,7 @@ func (c caCollection[T]) patched(ctx context.Context, s *Server, tenantID string
 	if err != nil {
 		return zero, err
 	}
-	created := createdOf(old)
-	c.stamp(&nv, idOfObject(old), created, s.now())
+	c.stamp(&nv, c.idOf(old), c.createdOf(old), s.now())
 	return nv, c.checkRefs(ctx, s, tenantID, nv)
 }
 
@@ -292,29 +292,4 @@ func firstOr(objs []map[string]any, fallback map[string]any) map[string]any {
 		return fallback
 	}
 	return objs[0]
-}
-
-// idOfObject and createdOf read the id and creation time every Conditional Access type has.
-func idOfObject(v any) string {
-	switch x := v.(type) {
-	case conditional.Policy:
-		return x.ID
-	case conditional.NamedLocation:
-		return x.ID
-	case conditional.Strength:
-		return x.ID
-	}
-	return ""
-}
-
-func createdOf(v any) time.Time {
-	switch x := v.(type) {
-	case conditional.Policy:
-		return x.Created
-	case conditional.NamedLocation:
-		return x.Created
-	case conditional.Strength:
-		return x.Created
-	}
-	return time.Time{}
 }

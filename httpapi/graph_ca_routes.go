@@ -29,8 +29,10 @@ var caPolicyCollection = caCollection[conditional.Policy]{
 	stamp: func(p *conditional.Policy, id string, created, modified time.Time) {
 		p.ID, p.Created, p.Modified = id, created.UTC(), modified.UTC()
 	},
-	check:  checkPolicyRefs,
-	create: store.Store.CreateConditionalAccessPolicy, get: store.Store.GetConditionalAccessPolicy,
+	idOf:      func(p conditional.Policy) string { return p.ID },
+	createdOf: func(p conditional.Policy) time.Time { return p.Created },
+	check:     checkPolicyRefs,
+	create:    store.Store.CreateConditionalAccessPolicy, get: store.Store.GetConditionalAccessPolicy,
 	list: store.Store.ListConditionalAccessPolicies, update: store.Store.UpdateConditionalAccessPolicy,
 	remove: store.Store.DeleteConditionalAccessPolicy,
 }
@@ -43,7 +45,9 @@ var caLocationCollection = caCollection[conditional.NamedLocation]{
 	stamp: func(l *conditional.NamedLocation, id string, created, modified time.Time) {
 		l.ID, l.Created, l.Modified = id, created.UTC(), modified.UTC()
 	},
-	create: store.Store.CreateNamedLocation, get: store.Store.GetNamedLocation,
+	idOf:      func(l conditional.NamedLocation) string { return l.ID },
+	createdOf: func(l conditional.NamedLocation) time.Time { return l.Created },
+	create:    store.Store.CreateNamedLocation, get: store.Store.GetNamedLocation,
 	list: store.Store.ListNamedLocations, update: store.Store.UpdateNamedLocation,
 	remove: store.Store.DeleteNamedLocation,
 }
@@ -58,7 +62,9 @@ var caStrengthCollection = caCollection[conditional.Strength]{
 	stamp: func(st *conditional.Strength, id string, created, modified time.Time) {
 		st.ID, st.Created, st.Modified = id, created.UTC(), modified.UTC()
 	},
-	create: store.Store.CreateAuthenticationStrength, get: store.Store.GetAuthenticationStrength,
+	idOf:      func(st conditional.Strength) string { return st.ID },
+	createdOf: func(st conditional.Strength) time.Time { return st.Created },
+	create:    store.Store.CreateAuthenticationStrength, get: store.Store.GetAuthenticationStrength,
 	list: store.Store.ListAuthenticationStrengths, update: store.Store.UpdateAuthenticationStrength,
 	remove:   store.Store.DeleteAuthenticationStrength,
 	builtIns: conditional.BuiltInStrengths,
