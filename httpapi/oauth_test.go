@@ -411,3 +411,20 @@ func TestDisabledClientRefusedAfterCache(t *testing.T) {
 		t.Fatalf("fail/disabled: %d %v", st, m["error"])
 	}
 }
+
+// TestUnroutedPaths: a path no API answers gets its family's JSON error, not a text page.
+func TestUnroutedPaths(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	for path, want := range map[string]int{"/no/such/api": 404, "/v1.0/noSuchCollection": 401} {
+		resp, err := srv.Client.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if resp.StatusCode != want || err != nil || m["error"]["code"] == nil || m["error"]["message"] == "" {
+			t.Errorf("%s: %d %v (%v), want %d with an error code and message", path, resp.StatusCode, m, err, want)
+		}
+	}
+}

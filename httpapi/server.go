@@ -51,7 +51,9 @@ func (s *Server) graphAudience() string { return s.URL + "/" }
 
 // Handler returns the whole HTTP surface with logging and correlation ids around it.
 func (s *Server) Handler() http.Handler {
-	return FixDoubleSlash(s.withCorrelation(s.armRouter(armTable(), s.unrouted(s.routes()))))
+	mux := s.routes()
+	mux.Handle("/", s.unrouted())
+	return FixDoubleSlash(s.withCorrelation(s.armRouter(armTable(), mux)))
 }
 
 // routes registers every route on a new mux (the route-inventory test walks it).
@@ -66,15 +68,12 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 // unrouted answers paths no route matches with the error shape of the API family the path
-// belongs to, instead of a bare text 404. It is done here, not with catch-all patterns,
-// because a "/v1.0/" pattern would conflict with the token service's "/{tenant}/…" patterns.
-func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+// belongs to, instead of a bare text 404. It is registered as "/", which every other pattern
+// outranks, because a "/v1.0/" catch-all would conflict with the token service's "/{tenant}/…"
+// patterns.
+func (s *Server) unrouted() http.Handler {
 	graphMissing := s.graph(graphNoRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
 		if strings.HasPrefix(r.URL.Path, "/v1.0/") || strings.HasPrefix(r.URL.Path, "/beta/") {
 			graphMissing(w, r)
 			return
