@@ -195,6 +195,12 @@ func (s *Server) requireVMLogin(ctx context.Context, a authority, userID string,
 // sshCA returns the tenant's SSH user certificate authority, creating it on first use. Of
 // replicas racing to create it one wins, and the others load the winner's.
 func (s *Server) sshCA(ctx context.Context, tenantID string) (*token.SSHCA, error) {
+	// A tenant's CA never changes once made, so every replica may keep it after one read.
+	return s.sshCAs.get(tenantID, s.now(), sshCATTL, func() (*token.SSHCA, error) { return s.loadSSHCA(ctx, tenantID) })
+}
+
+// loadSSHCA reads the tenant's CA from the store, making it on first use.
+func (s *Server) loadSSHCA(ctx context.Context, tenantID string) (*token.SSHCA, error) {
 	const op = "httpapi.sshCA"
 	rec, err := s.Store.GetSSHCA(ctx, tenantID)
 	if errs.Is(err, errs.NotFound) {

@@ -31,6 +31,7 @@ type Server struct {
 
 	tenants ttlCache[directory.Tenant]           // by id
 	clients ttlCache[directory.ServicePrincipal] // by tenant id and lower-case appId
+	sshCAs  ttlCache[*token.SSHCA]               // by tenant id
 }
 
 // How long the token endpoint trusts what it read of a tenant and of a client. A disabled
@@ -38,6 +39,7 @@ type Server struct {
 const (
 	tenantTTL = 5 * time.Second
 	clientTTL = 2 * time.Second
+	sshCATTL  = time.Hour
 )
 
 // tenant reads a tenant through the cache.
