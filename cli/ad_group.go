@@ -90,26 +90,10 @@ func (g *graph) resolveGroup(ctx context.Context, idOrName string) (string, erro
 }
 
 // groupCommand builds a command acting on one group, resolved before body runs.
-func groupCommand(a *app, use, short string, body func(ctx context.Context, g *graph, gid string) (any, error)) (*cobra.Command, *string) {
-	var group string
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			gid, err := g.resolveGroup(ctx, group)
-			if err != nil {
-				return nil, err
-			}
-			return body(ctx, g, gid)
-		}),
-	}
-	groupFlag(cmd, &group)
-	return cmd, &group
+func groupCommand(a *app, use, short string, body objectBody) (*cobra.Command, *string) {
+	cmd, group := objectCommand(a, use, short, (*graph).resolveGroup, body)
+	groupFlag(cmd, group)
+	return cmd, group
 }
 
 func newGroupShow(a *app) *cobra.Command {

@@ -93,25 +93,9 @@ func (g *graph) resolveSP(ctx context.Context, id string) (string, error) {
 }
 
 // spCommand builds a command acting on one service principal given by --id.
-func spCommand(a *app, use, short string, body func(ctx context.Context, g *graph, oid string) (any, error)) *cobra.Command {
-	var id string
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			oid, err := g.resolveSP(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return body(ctx, g, oid)
-		}),
-	}
-	cmd.Flags().StringVar(&id, "id", "", "Service principal name, or object id, or application id.")
+func spCommand(a *app, use, short string, body objectBody) *cobra.Command {
+	cmd, id := objectCommand(a, use, short, (*graph).resolveSP, body)
+	cmd.Flags().StringVar(id, "id", "", "Service principal name, or object id, or application id.")
 	required(cmd, "id")
 	return cmd
 }

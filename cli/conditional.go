@@ -120,25 +120,9 @@ func (g *graph) resolvePolicy(ctx context.Context, idOrName string) (string, err
 }
 
 // policyCommand builds a command acting on one policy, given by --id (an id or a name).
-func policyCommand(a *app, use, short string, body func(ctx context.Context, g *graph, id string) (any, error)) *cobra.Command {
-	var id string
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			pid, err := g.resolvePolicy(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return body(ctx, g, pid)
-		}),
-	}
-	cmd.Flags().StringVar(&id, "id", "", "The policy's id or display name.")
+func policyCommand(a *app, use, short string, body objectBody) *cobra.Command {
+	cmd, id := objectCommand(a, use, short, (*graph).resolvePolicy, body)
+	cmd.Flags().StringVar(id, "id", "", "The policy's id or display name.")
 	required(cmd, "id")
 	return cmd
 }
