@@ -104,12 +104,13 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// requestToken posts form to the token endpoint. Errors come back as *oauthError.
-func (c *client) requestToken(ctx context.Context, tokenURL string, form url.Values) (*tokenResponse, error) {
-	form.Set("client_info", "1")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+// postForm posts form to one of the OAuth endpoints (named in errors as what) and returns the
+// body of a 200. Refusals come back as *oauthError when the server sent an OAuth error, else
+// as the API error of the answer.
+func (c *client) postForm(ctx context.Context, what, endpoint string, form url.Values) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, failf("invalid token endpoint %s: %v", tokenURL, err)
+		return nil, failf("invalid %s endpoint %s: %v", what, endpoint, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, body, err := c.do(req)
@@ -121,6 +122,16 @@ func (c *client) requestToken(ctx context.Context, tokenURL string, form url.Val
 			return nil, oe
 		}
 		return nil, c.apiErrorFrom(resp, body)
+	}
+	return body, nil
+}
+
+// requestToken posts form to the token endpoint. Errors come back as *oauthError.
+func (c *client) requestToken(ctx context.Context, tokenURL string, form url.Values) (*tokenResponse, error) {
+	form.Set("client_info", "1")
+	body, err := c.postForm(ctx, "token", tokenURL, form)
+	if err != nil {
+		return nil, err
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -43,21 +41,9 @@ func (a *app) deviceLogin(ctx context.Context, c *client, ep *endpoints, scope s
 }
 
 func (c *client) requestDeviceCode(ctx context.Context, endpoint, scope string) (*deviceCode, error) {
-	form := url.Values{"client_id": {cliClientID}, "scope": {scope}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, failf("invalid device code endpoint %s: %v", endpoint, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, body, err := c.do(req)
+	body, err := c.postForm(ctx, "device code", endpoint, url.Values{"client_id": {cliClientID}, "scope": {scope}})
 	if err != nil {
 		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		if oe := c.oauthErrorFrom(resp, body); oe.Code != "" {
-			return nil, oe
-		}
-		return nil, c.apiErrorFrom(resp, body)
 	}
 	var dc deviceCode
 	if err := json.Unmarshal(body, &dc); err != nil || dc.DeviceCode == "" {
