@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,34 +54,7 @@ func BenchmarkIMDSCachedToken(b *testing.B) {
 
 func measureIMDS(b *testing.B, client *http.Client, url string, perCore int) {
 	b.SetParallelism(perCore)
-	var (
-		mu       sync.Mutex
-		all      = make([]time.Duration, 0, b.N)
-		failures failures
-	)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start, cpu := time.Now(), sampleCPU()
-	b.RunParallel(func(pb *testing.PB) {
-		lat := make([]time.Duration, 0, 1024)
-		for pb.Next() {
-			t0 := time.Now()
-			err := imdsGet(client, url)
-			lat = append(lat, time.Since(t0))
-			failures.note(err)
-		}
-		mu.Lock()
-		all = append(all, lat...)
-		mu.Unlock()
-	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	reportCPU(b, cpu, "tokens")
-	if n, first := failures.result(); n > 0 {
-		b.Fatalf("%d of %d IMDS requests failed; the first: %v", n, b.N, first)
-	}
-	reportRate(b, "tokens/s", elapsed)
-	reportLatency(b, all)
+	runLoad(b, "tokens", "IMDS requests", func() error { return imdsGet(client, url) })
 }
 
 func imdsGet(client *http.Client, url string) error {

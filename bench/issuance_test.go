@@ -109,20 +109,30 @@ func BenchmarkClientCredentials(b *testing.B) {
 func measureIssuance(b *testing.B, f *fixture) {
 	f.check(b)
 	b.SetParallelism(clientsPerCore)
+	conns := f.conns.Load()
+	runLoad(b, "issuances", "token requests", f.issue)
+	// A connection made inside the timed loop is a TLS handshake the rate includes; with
+	// keep-alive there are at most as many as client goroutines, and none after the first round.
+	b.ReportMetric(float64(f.conns.Load()-conns), "new-conns")
+}
+
+// runLoad runs call from b.RunParallel's goroutines b.N times in all, fails the benchmark if
+// any call failed, and reports the CPU used, the rate in units per second and the latency
+// percentiles. what names the calls in the failure message.
+func runLoad(b *testing.B, units, what string, call func() error) {
 	var (
 		mu       sync.Mutex
 		all      = make([]time.Duration, 0, b.N)
 		failures failures
 	)
-	conns := f.conns.Load()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start, cpu := time.Now(), sampleCPU()
 	b.RunParallel(func(pb *testing.PB) {
-		lat := make([]time.Duration, 0, 256)
+		lat := make([]time.Duration, 0, 1024)
 		for pb.Next() {
 			t0 := time.Now()
-			err := f.issue()
+			err := call()
 			lat = append(lat, time.Since(t0))
 			failures.note(err)
 		}
@@ -132,15 +142,12 @@ func measureIssuance(b *testing.B, f *fixture) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	reportCPU(b, cpu, "issuances")
+	reportCPU(b, cpu, units)
 	if n, first := failures.result(); n > 0 {
-		b.Fatalf("%d of %d token requests failed; the first: %v", n, b.N, first)
+		b.Fatalf("%d of %d %s failed; the first: %v", n, b.N, what, first)
 	}
-	reportRate(b, "issuances/s", elapsed)
+	reportRate(b, units+"/s", elapsed)
 	reportLatency(b, all)
-	// A connection made inside the timed loop is a TLS handshake the rate includes; with
-	// keep-alive there are at most as many as client goroutines, and none after the first round.
-	b.ReportMetric(float64(f.conns.Load()-conns), "new-conns")
 }
 
 // memKeys is an in-memory token.KeyStore, so that BenchmarkTokenServiceSign measures the token
