@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/google/uuid"
 
 	"github.com/latchsh/latch/access"
@@ -26,16 +25,7 @@ type armClient struct {
 
 func ownerClient(t *testing.T, srv *testenv.Server) *armClient {
 	t.Helper()
-	cred, err := confidential.NewCredFromSecret(srv.Boot.Owner.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := confidential.New(srv.Authority(), srv.Boot.Owner.AppID, cred,
-		confidential.WithHTTPClient(srv.Client), confidential.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := app.AcquireTokenByCredential(context.Background(), []string{srv.ARMScope()})
+	res, err := msalOwner(t, srv, srv.Boot.Owner.Secret).AcquireTokenByCredential(context.Background(), []string{srv.ARMScope()})
 	if err != nil {
 		t.Fatal(err)
 	}

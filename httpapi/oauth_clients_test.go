@@ -39,15 +39,7 @@ func TestRealClientOIDCDiscovery(t *testing.T) {
 func TestRealClientMSALClientCredentials(t *testing.T) {
 	srv := testenv.StartServer(t, testenv.ServerOptions{})
 	ctx := context.Background()
-	cred, err := confidential.NewCredFromSecret(srv.Boot.Owner.Secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := confidential.New(srv.Authority(), srv.Boot.Owner.AppID, cred,
-		confidential.WithHTTPClient(srv.Client), confidential.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := msalOwner(t, srv, srv.Boot.Owner.Secret)
 	res, err := app.AcquireTokenByCredential(ctx, []string{srv.ARMScope()})
 	if err != nil {
 		t.Fatalf("MSAL client credentials: %v", err)
@@ -57,9 +49,7 @@ func TestRealClientMSALClientCredentials(t *testing.T) {
 		t.Errorf("GET /subscriptions with the MSAL token: %d", status)
 	}
 
-	bad, _ := confidential.NewCredFromSecret("not-the-secret-" + strings.Repeat("x", 30))
-	app2, _ := confidential.New(srv.Authority(), srv.Boot.Owner.AppID, bad,
-		confidential.WithHTTPClient(srv.Client), confidential.WithInstanceDiscovery(false))
+	app2 := msalOwner(t, srv, "not-the-secret-"+strings.Repeat("x", 30))
 	if _, err := app2.AcquireTokenByCredential(ctx, []string{srv.ARMScope()}); err == nil || !strings.Contains(err.Error(), "invalid_client") {
 		t.Errorf("wrong secret: got %v, want invalid_client", err)
 	}
@@ -69,11 +59,7 @@ func TestRealClientMSALDeviceCode(t *testing.T) {
 	srv := testenv.StartServer(t, testenv.ServerOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	app, err := public.New(directory.AzureCLIAppID, public.WithAuthority(srv.Authority()),
-		public.WithHTTPClient(srv.Client), public.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := msalCLI(t, srv)
 	dc, err := app.AcquireTokenByDeviceCode(ctx, []string{srv.ARMScope()})
 	if err != nil {
 		t.Fatalf("MSAL device code: %v", err)
@@ -105,11 +91,7 @@ func TestRealClientMSALInteractive(t *testing.T) {
 	srv := testenv.StartServer(t, testenv.ServerOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	app, err := public.New(directory.AzureCLIAppID, public.WithAuthority(srv.Authority()),
-		public.WithHTTPClient(srv.Client), public.WithInstanceDiscovery(false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := msalCLI(t, srv)
 	upn, pass := srv.Boot.Admin.UserPrincipalName, srv.Boot.Admin.TemporaryAccessPass
 	// openURL plays the browser: it shows the sign-in page, posts the credentials and follows
 	// the redirect back to MSAL's loopback listener.
@@ -175,4 +157,31 @@ func get(t *testing.T, srv *testenv.Server, path, bearer string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// msalOwner is MSAL Go's confidential client for the owner's app id with secret, pointed at the
+// server's tenant authority with instance discovery off, as a self-hosted authority needs.
+func msalOwner(t *testing.T, srv *testenv.Server, secret string) confidential.Client {
+	t.Helper()
+	cred, err := confidential.NewCredFromSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := confidential.New(srv.Authority(), srv.Boot.Owner.AppID, cred,
+		confidential.WithHTTPClient(srv.Client), confidential.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+// msalCLI is MSAL Go's public client with the CLI's app id, pointed at the server.
+func msalCLI(t *testing.T, srv *testenv.Server) public.Client {
+	t.Helper()
+	app, err := public.New(directory.AzureCLIAppID, public.WithAuthority(srv.Authority()),
+		public.WithHTTPClient(srv.Client), public.WithInstanceDiscovery(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
