@@ -95,6 +95,13 @@ type LoginUser struct {
 	DisplayName       string `json:"displayName,omitempty"`
 	LocalName         string `json:"localName"` // directory.LocalName of the UPN
 	Admin             bool   `json:"admin"`     // holds loginAsAdmin
+	// Requirements are what Conditional Access asks of this user's login to this VM, for the
+	// machine to check again at login: each inner list is one combination of authentication
+	// methods (authn's method names, as policies see them) that satisfies every enforced
+	// policy; the certificate's methods must include one combination. Empty: no requirement
+	// beyond a valid certificate. Block is set when a policy blocks the login outright.
+	Requirements [][]string `json:"requirements,omitempty"`
+	Block        string     `json:"block,omitempty"` // the blocking policy's name
 }
 
 // Endpoints are the control-plane endpoints the agent uses and checks; like Azure's clouds
