@@ -29,6 +29,10 @@ const (
 	// object id, so the agent need not trust the key id for either.
 	SSHCertExtensionTenant   = "latch-tenant@latch"
 	SSHCertExtensionObjectID = "latch-oid@latch"
+	// SSHCertExtensionMethods lists the authentication methods of the sign-in the certificate
+	// was issued from (authn method names, comma-separated, sorted), so the machine can check
+	// Conditional Access requirements again at login without asking the control plane.
+	SSHCertExtensionMethods = "latch-amr@latch"
 
 	// maxSSHField caps every string a request copies into a certificate.
 	maxSSHField = 512
