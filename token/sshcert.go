@@ -67,6 +67,9 @@ type SSHCertRequest struct {
 	ValidFor time.Duration
 	// ForceCommand, when set, becomes the force-command critical option. Empty: none.
 	ForceCommand string
+	// Methods are the authn method names of the sign-in (SSHCertExtensionMethods); the
+	// certificate carries them sorted and without duplicates. Empty: the extension is absent.
+	Methods []string
 	Now          time.Time
 }
 
@@ -112,6 +115,9 @@ func (req SSHCertRequest) certificate(pub ssh.PublicKey) (*ssh.Certificate, erro
 	ext[SSHCertExtensionVM] = req.MachineResourceID
 	ext[SSHCertExtensionTenant] = req.TenantID
 	ext[SSHCertExtensionObjectID] = req.UserID
+	if m := sortedMethods(req.Methods); m != "" {
+		ext[SSHCertExtensionMethods] = m
+	}
 	crit := map[string]string{}
 	if req.ForceCommand != "" {
 		crit["force-command"] = req.ForceCommand
@@ -161,6 +167,8 @@ func (req SSHCertRequest) validate() error {
 		return fmt.Errorf("the certificate lifetime must be positive")
 	case req.ValidFor > MaxSSHCertValidity:
 		return fmt.Errorf("an SSH certificate may be valid for at most %v, not %v", MaxSSHCertValidity, req.ValidFor)
+	case len(strings.Join(req.Methods, ",")) > maxSSHField:
+		return fmt.Errorf("the method list is longer than %d bytes", maxSSHField)
 	case len(req.ForceCommand) > maxSSHField || strings.ContainsAny(req.ForceCommand, "\x00\n\r"):
 		return fmt.Errorf("the forced command is too long or holds a line break")
 	}
@@ -204,4 +212,17 @@ func checkSSHField(name, v string, idField bool) error {
 		}
 	}
 	return nil
+}
+
+// sortedMethods is the SSHCertExtensionMethods value: the names sorted, duplicates and
+// names OpenSSH could misread (blanks, commas, control characters) left out.
+func sortedMethods(methods []string) string {
+	var keep []string
+	for _, m := range methods {
+		if checkSSHField("method", m, true) == nil {
+			keep = append(keep, m)
+		}
+	}
+	slices.Sort(keep)
+	return strings.Join(slices.Compact(keep), ",")
 }
