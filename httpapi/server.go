@@ -13,6 +13,7 @@ import (
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/metrics"
+	"github.com/latchsh/latch/risk"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/token"
 )
@@ -28,6 +29,10 @@ type Server struct {
 	URL string
 	// HomeTenantID is the tenant the /adfs authority and "organizations"/"common" stand for.
 	HomeTenantID string
+	// Risk holds the admin's geo table and known-bad addresses for sign-in risk (risk.go).
+	Risk RiskTables
+
+	riskRecentFailures ttlCache[[]risk.Past] // by tenant id (risk.go)
 
 	tenants ttlCache[directory.Tenant]           // by id
 	clients ttlCache[directory.ServicePrincipal] // by tenant id and lower-case appId

@@ -17,6 +17,14 @@
 //   - recentPasswordReset (low): the sign-in comes within Config.ResetWindow after the
 //     user's password was reset, the moment an attacker who took over recovery would use.
 //
+// Where the inputs come from in the server: the history is read from the tenant's sign-in log
+// (the user's successful sign-ins of the last FamiliarWindow, and the failures from the
+// address of the last SprayWindow), the reset time from the user's password profile (the
+// password given at creation is not a reset), the GeoTable from the admin's file
+// (ParseGeoTable, "riskGeoTable" in the configuration) and the known-bad list from another
+// (ParseAddressList, one CIDR a line, "riskBadAddresses"). A history that cannot be read adds a
+// "historyUnavailable" reason at level none, so the log shows what was not scored.
+//
 // Combination rule: the highest signal wins; two or more signals at medium or above make
 // high; two or more lows (and nothing higher) make medium. No signal is none.
 //
