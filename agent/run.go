@@ -33,6 +33,14 @@ type RunOptions struct {
 	// Ready, when set, is called with the metadata service and its loopback address once
 	// it listens (tests and the service manager's notification).
 	Ready func(s *imds.Server, addr string)
+	// Login configures OpenSSH for the login extension; nil makes that extension fail with
+	// "this agent was started without login configuration".
+	Login LoginSetup
+	// EndpointsFile overrides endpoints of the goal state; "" reads endpoints.json in the
+	// state directory when it exists.
+	EndpointsFile string
+	// GoalStateWait is how long one long-poll waits; 0 for DefaultGoalStateWait.
+	GoalStateWait time.Duration
 }
 
 // Run serves the metadata service for the connected machine and reports its status until
@@ -58,18 +66,46 @@ func Run(ctx context.Context, o RunOptions) error {
 	return Serve(ctx, c, o)
 }
 
-// Serve is Run with a client already made.
+// Serve is Run with a client already made: it serves the metadata service, reports the
+// machine's status and follows the goal state (see Follower) until ctx ends. It fails before
+// serving when the endpoints override or the saved progress cannot be read.
 func Serve(ctx context.Context, c *Client, o RunOptions) error {
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	override, err := LoadEndpointOverride(o.StateDir, o.EndpointsFile)
+	if err != nil {
+		return err
+	}
 	srv := imds.New(NewSource(c), imds.Config{Logger: o.Logger})
 	lns, err := listeners(srv, o)
 	if err != nil {
 		return err
 	}
-	if o.Ready != nil {
-		o.Ready(srv, lns[0].Addr().String())
+	addr := lns[0].Addr().String()
+	f, err := NewFollower(c, FollowerOptions{StateDir: o.StateDir, Login: o.Login, IMDSURL: "http://" + addr,
+		Endpoints: override, Wait: o.GoalStateWait, Logger: o.Logger})
+	if err != nil {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		return err
 	}
+	if o.Ready != nil {
+		o.Ready(srv, addr)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go c.reportLoop(ctx, o.Logger)
-	return srv.Serve(ctx, lns...)
+	followed := make(chan struct{})
+	go func() { f.Run(ctx); close(followed) }()
+	err = srv.Serve(ctx, lns...)
+	cancel()
+	<-followed
+	return err
 }
 
 // listeners opens the loopback listener, and the link-local one when asked and possible.
@@ -109,7 +145,7 @@ func (c *Client) reportLoop(ctx context.Context, log *slog.Logger) {
 func (c *Client) ReportStatus(ctx context.Context) error {
 	host, _ := os.Hostname()
 	body := map[string]any{"osType": runtime.GOOS, "osVersion": osVersion(), "hostname": host,
-		"addresses": addresses(), "agentVersion": Version}
+		"addresses": addresses(), "agentVersion": Version, "hostKeys": HostKeys("")}
 	return c.call(ctx, http.MethodPut, "/machines/status", body, nil)
 }
 

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/latchsh/latch/machineapi"
 )
 
 // DefaultStateDir is where the agent keeps its key and state unless told otherwise.
@@ -106,4 +109,67 @@ func loadKey(path string) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("agent: machine key %s is not an EC private key", path)
 	}
 	return ec, nil
+}
+
+// progressFile holds what the agent did with the goal state, apart from state.json, which
+// only Connect writes.
+const progressFile = "goalstate.json"
+
+// Progress is what the agent remembers of the goal state between runs, so that a restart
+// neither applies a change twice nor loses one: the version last applied, each extension's
+// last finished generation and its final status (kept until the control plane acknowledged
+// it), the device the machine joined as, and the last error of each step.
+type Progress struct {
+	Version     string                      `json:"version"`
+	ReceivedAt  time.Time                   `json:"receivedAt,omitzero"`
+	LastContact time.Time                   `json:"lastContact,omitzero"`
+	Goal        *machineapi.GoalState       `json:"goal,omitempty"`
+	Extensions  map[string]*ExtensionRecord `json:"extensions,omitempty"`
+	Device      *DeviceRecord               `json:"device,omitempty"`
+	Errors      map[string]StepError        `json:"errors,omitempty"`
+}
+
+// ExtensionRecord is one extension's last finished run.
+type ExtensionRecord struct {
+	Publisher string `json:"publisher"`
+	Type      string `json:"type"`
+	// Done is the generation whose run finished, successfully or not; it is not run again.
+	Done string `json:"doneGeneration,omitempty"`
+	// Deleted is the generation that was undone after the control plane asked for it.
+	Deleted string                     `json:"deletedGeneration,omitempty"`
+	Status  machineapi.ExtensionStatus `json:"status"`
+	// Pending is set while Status has not been acknowledged by the control plane.
+	Pending bool      `json:"pending,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+}
+
+// StepError is the last failure of one step (goal state, tenant, device, login, report...).
+type StepError struct {
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+// loadProgress reads the progress file in dir; a missing file is an empty Progress.
+func loadProgress(dir string) (Progress, error) {
+	var p Progress
+	b, err := os.ReadFile(filepath.Join(dir, progressFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("agent: reading %s: %w", progressFile, err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("agent: %s is damaged: %w", progressFile, err)
+	}
+	return p, nil
+}
+
+// saveProgress replaces the progress file atomically, 0600.
+func saveProgress(dir string, p Progress) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, progressFile), append(b, '\n'), 0o600)
 }
