@@ -19,7 +19,7 @@ func newAgentCommand() *cobra.Command {
 		Use:   "agent",
 		Short: "Run the Latch machine agent: onboarding and the instance metadata service.",
 	}
-	cmd.AddCommand(newAgentConnect(), newAgentRun(), newAgentInstallUnit())
+	cmd.AddCommand(newAgentConnect(), newAgentRun(), newAgentInstallUnit(), newAgentPrincipals())
 	return cmd
 }
 
