@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/signinlog"
 	"github.com/latchsh/latch/token"
 )
 
@@ -238,7 +239,8 @@ func (s *Server) grantAuthCode(r *http.Request, a authority) (map[string]any, er
 // issueCodeTokens issues the tokens of a redeemed code; its refresh family is the code's, so
 // that a replayed code can revoke it.
 func (s *Server) issueCodeTokens(r *http.Request, a authority, c client, code token.AuthCode, scope string) (map[string]any, error) {
-	g := userGrant{Client: c.SP, UserID: code.UserID, Scope: scope, AMR: code.AMR, AuthTime: code.AuthTime, Nonce: code.Nonce, FamilyID: code.FamilyID}
+	g := userGrant{Client: c.SP, UserID: code.UserID, Scope: scope, AMR: code.AMR, AuthTime: code.AuthTime, Nonce: code.Nonce,
+		FamilyID: code.FamilyID, Flow: signinlog.FlowBrowser, Browser: true}
 	resp, err := s.issueUserTokens(r, a, g)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/signinlog"
 	"github.com/latchsh/latch/token"
 )
 
@@ -101,7 +102,7 @@ func (s *Server) grantDeviceCode(r *http.Request, a authority) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	g := userGrant{Client: c.SP, UserID: d.UserID, Scope: d.Scope, AMR: d.AMR, AuthTime: d.AuthTime}
+	g := userGrant{Client: c.SP, UserID: d.UserID, Scope: d.Scope, AMR: d.AMR, AuthTime: d.AuthTime, Flow: signinlog.FlowDeviceCode}
 	return s.issueUserTokens(r, a, g)
 }
 

@@ -76,9 +76,10 @@ func (s *Server) checkSSHCertRequest(r *http.Request, a authority, userID, scope
 }
 
 // issueSSHCert answers an ssh-cert token request for user u, who the caller has checked is
-// enabled. Its refusals are those of checkSSHCertRequest, and invalid_grant for a UPN that
+// enabled and Conditional Access has admitted; the certificate carries the sign-in's
+// methods. Its refusals are those of checkSSHCertRequest, and invalid_grant for a UPN that
 // cannot be a local account name.
-func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u directory.User) (map[string]any, error) {
+func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u directory.User, methods []string) (map[string]any, error) {
 	const op = "httpapi.issueSSHCert"
 	ctx := r.Context()
 	plan, err := s.checkSSHCertRequest(r, a, u.ID, g.Scope)
@@ -97,7 +98,7 @@ func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u direc
 	now := s.now()
 	cert, err := token.IssueSSHCert(ca.Signer(), token.SSHCertRequest{TenantID: a.Tenant.ID, UserID: u.ID,
 		UPN: u.UserPrincipalName, KeyID: CorrelationID(ctx), Principals: []string{name},
-		MachineResourceID: plan.vm.ID, PublicKeyJWK: plan.jwk, ValidFor: sshCertLifetime, Now: now})
+		MachineResourceID: plan.vm.ID, PublicKeyJWK: plan.jwk, ValidFor: sshCertLifetime, Now: now, Methods: methods})
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/signinlog"
 	"github.com/latchsh/latch/token"
 )
 
@@ -53,7 +55,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		err = oauthErr(op, errs.Invalid, "unsupported_grant_type", "The grant type '"+truncate(g, 64)+"' is not supported.")
 	}
 	if err != nil {
-		s.writeOAuthError(w, r, err)
+		s.writeTokenError(w, r, err) // ca_enforce.go: adds suberror and claims for Conditional Access
 		return
 	}
 	w.Header().Set("Pragma", "no-cache")
@@ -76,7 +78,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 // grantClientCredentials issues an app-only token; the scope must be "<resource>/.default".
-func (s *Server) grantClientCredentials(r *http.Request, a authority) (map[string]any, error) {
+func (s *Server) grantClientCredentials(r *http.Request, a authority) (_ map[string]any, err error) {
 	const op = "httpapi.grantClientCredentials"
 	c, err := s.authenticateClient(r.Context(), r, a)
 	if err != nil {
@@ -86,6 +88,7 @@ func (s *Server) grantClientCredentials(r *http.Request, a authority) (map[strin
 		return nil, oauthErr(op, errs.Unauthenticated, "invalid_client", "AADSTS7000218: A public client cannot use the client_credentials grant.")
 	}
 	resource, err := s.resourceFor(r.Context(), a, r.PostForm.Get("scope"), r.PostForm.Get("resource"), false)
+	defer func() { s.logAppSignIn(r, a.Tenant.ID, signinlog.FlowClientCredentials, c.SP.AppID, c.SP.DisplayName, resource, err) }()
 	if err != nil {
 		return nil, err
 	}
@@ -145,25 +148,101 @@ type userGrant struct {
 	AuthTime time.Time
 	Nonce    string
 	FamilyID string // set when the refresh token continues a family
+	// Flow is the sign-in log's flow (signinlog.Flow* or flowRefresh); Browser says the person
+	// signed in on the pages (Conditional Access's "browser" client app), else the client is a
+	// desktop or mobile app. The methods are read from AMR (methodsOfAMR), which is how codes
+	// and refresh tokens carry them.
+	Flow    string
+	Browser bool
+	// admitted is set once Conditional Access has allowed the grant (grantRefresh decides
+	// before rotating), so issueUserTokens does not decide twice.
+	admitted *admission
+}
+
+// admission is an allowed user sign-in and its decision.
+type admission struct {
+	x userSignIn
+	d caDecision
 }
 
 // issueUserTokens issues the access token for the scope's resource and, as the scope asks, an
 // ID token and a rotated refresh token. The user must still exist and be enabled.
+//
+// Every call writes one sign-in log entry, whatever the outcome once the user is known.
 func (s *Server) issueUserTokens(r *http.Request, a authority, g userGrant) (map[string]any, error) {
-	const op = "httpapi.issueUserTokens"
+	adm := g.admitted
+	if adm == nil {
+		x, d, err := s.admit(r, a, g)
+		if err != nil {
+			s.logUserSignIn(r, a.Tenant.ID, x, d, err)
+			return nil, err
+		}
+		adm = &admission{x: x, d: d}
+	}
+	resp, err := s.issueAdmitted(r, a, g, adm.x)
+	s.logUserSignIn(r, a.Tenant.ID, adm.x, adm.d, err)
+	return resp, err
+}
+
+// admit checks that the grant's user may still sign in and decides Conditional Access for
+// the application the request is for. Refusals: invalid_grant for a disabled or deleted
+// user, interaction_required for a temporary password, and those of caDecision.refusal.
+func (s *Server) admit(r *http.Request, a authority, g userGrant) (userSignIn, caDecision, error) {
+	const op = "httpapi.admit"
 	ctx := r.Context()
 	u, err := s.Store.GetUser(ctx, a.Tenant.ID, g.UserID)
 	if errs.Is(err, errs.NotFound) || err == nil && !u.AccountEnabled {
-		return nil, oauthErr(op, errs.Unauthenticated, "invalid_grant", "AADSTS50057: The user account is disabled or was deleted.")
+		return userSignIn{}, caDecision{}, oauthErr(op, errs.Unauthenticated, "invalid_grant", "AADSTS50057: The user account is disabled or was deleted.")
 	}
 	if err != nil {
-		return nil, err
+		return userSignIn{}, caDecision{}, err
+	}
+	x, err := s.userSignInOf(r, a, g, u)
+	if err != nil {
+		return x, caDecision{}, err
 	}
 	if err := s.temporaryPasswordRefusal(op, u); err != nil { // signin.go
-		return nil, err
+		return x, caDecision{}, err
 	}
+	d, err := s.evaluateSignIn(r, a.Tenant.ID, x) // ca_enforce.go
+	if err != nil {
+		return x, d, err
+	}
+	return x, d, d.refusal(op)
+}
+
+// userSignInOf describes the sign-in a grant makes: for an ssh-cert request the Linux VM
+// sign-in app and the VM, else the app of the scope's resource.
+func (s *Server) userSignInOf(r *http.Request, a authority, g userGrant, u directory.User) (userSignIn, error) {
+	x := userSignIn{Flow: g.Flow, ClientAppType: conditional.ClientMobileAndDesktop, User: u, Client: g.Client,
+		Methods: methodsOfAMR(g.AMR), AuthTime: g.AuthTime, Interactive: g.Flow != flowRefresh}
+	if g.Browser {
+		x.ClientAppType = conditional.ClientBrowser
+	}
+	if x.Flow == "" {
+		x.Flow = flowDeviceKey // the one grant that names none
+	}
+	if isSSHCertRequest(r) {
+		x.Flow, x.AppID = signinlog.FlowSSHCertificate, directory.LinuxVMSignInAppID
+		x.ResourceID = truncate(r.PostForm.Get("vm_id"), maxVMIDLength)
+		x.ResourceName = x.ResourceID[strings.LastIndex(x.ResourceID, "/")+1:]
+		return x, nil
+	}
+	resource, err := s.resourceFor(r.Context(), a, g.Scope, "", true)
+	if err != nil {
+		return x, err
+	}
+	x.AppID, x.ResourceName = s.appOfResource(r.Context(), a, resource)
+	x.ResourceID = x.AppID
+	return x, nil
+}
+
+// issueAdmitted issues what an admitted grant asked for.
+func (s *Server) issueAdmitted(r *http.Request, a authority, g userGrant, x userSignIn) (map[string]any, error) {
+	ctx := r.Context()
+	u := x.User
 	if isSSHCertRequest(r) { // oauth_sshcert.go
-		return s.issueSSHCert(r, a, g, u)
+		return s.issueSSHCert(r, a, g, u, x.Methods)
 	}
 	resource, err := s.resourceFor(ctx, a, g.Scope, "", true)
 	if err != nil {
@@ -247,8 +326,9 @@ func (s *Server) grantRefresh(r *http.Request, a authority) (map[string]any, err
 	if scope == "" {
 		scope = old.Scope
 	}
-	g := userGrant{Client: c.SP, UserID: old.UserID, Scope: scope, AMR: old.AMR, AuthTime: old.AuthTime, FamilyID: old.FamilyID}
-	if _, err := s.checkSSHCertRequest(r, a, g.UserID, scope); err != nil { // before rotating: a refusal keeps the token usable
+	g := userGrant{Client: c.SP, UserID: old.UserID, Scope: scope, AMR: old.AMR, AuthTime: old.AuthTime,
+		FamilyID: old.FamilyID, Flow: flowRefresh}
+	if err := s.admitRefresh(r, a, &g); err != nil { // before rotating: a refusal keeps the token usable
 		return nil, err
 	}
 	raw, next := s.refreshLink(a, g, old.FamilyID)
@@ -262,6 +342,22 @@ func (s *Server) grantRefresh(r *http.Request, a authority) (map[string]any, err
 	}
 	resp["refresh_token"] = raw
 	return resp, nil
+}
+
+// admitRefresh checks a refresh request before its token rotates: the ssh-cert request
+// and Conditional Access, evaluated again as Entra does on every refresh, so a policy added
+// since the sign-in applies to it. A refusal is logged here; an admission is kept in g.
+func (s *Server) admitRefresh(r *http.Request, a authority, g *userGrant) error {
+	x, d, err := s.admit(r, a, *g)
+	if err == nil {
+		_, err = s.checkSSHCertRequest(r, a, g.UserID, g.Scope)
+	}
+	if err != nil {
+		s.logUserSignIn(r, a.Tenant.ID, x, d, err)
+		return err
+	}
+	g.admitted = &admission{x: x, d: d}
+	return nil
 }
 
 // tokenResponse is Entra's token response; expires_in is a JSON number, which every MSAL takes.

@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchsh/latch/conditional"
+	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/signinlog"
+)
+
+// The sign-in log is written behind issuance, not in its path: a token endpoint answering
+// thousands of client-credential requests a second would otherwise wait for one store write
+// per token. Entries go through a bounded queue to one writer goroutine. Nothing is dropped:
+// when the queue is full the request waits up to signInQueueWait for room and then writes its
+// entry itself. FlushSignIns, called on shutdown, writes what is queued.
+
+const (
+	signInQueueSize  = 8192
+	signInQueueWait  = 50 * time.Millisecond
+	signInWriteLimit = 5 * time.Second // per entry; a store slower than this is down
+)
+
+// signInWriter is the queue and its one writer.
+type signInWriter struct {
+	start sync.Once
+	q     chan signInJob
+	// Synchronous counts entries written by the request itself because the queue stayed
+	// full; Failed counts entries the store refused (they are logged with the error).
+	Synchronous, Failed atomic.Int64
+}
+
+// signInJob is one entry to write, or (done set, entry empty) a flush barrier.
+type signInJob struct {
+	tenantID string
+	entry    signinlog.Entry
+	done     chan struct{}
+}
+
+func (s *Server) signInQueue() chan signInJob {
+	w := &s.caState().signIns
+	w.start.Do(func() {
+		w.q = make(chan signInJob, signInQueueSize)
+		go s.writeSignIns(w.q)
+	})
+	return w.q
+}
+
+// writeSignIns is the writer goroutine: it runs for the server's life.
+func (s *Server) writeSignIns(q chan signInJob) {
+	for job := range q {
+		if job.done != nil {
+			close(job.done)
+			continue
+		}
+		s.storeSignIn(job.tenantID, job.entry)
+	}
+}
+
+func (s *Server) storeSignIn(tenantID string, e signinlog.Entry) {
+	ctx, cancel := context.WithTimeout(context.Background(), signInWriteLimit)
+	defer cancel()
+	if err := s.Store.AppendSignIn(ctx, tenantID, e); err != nil {
+		s.caState().signIns.Failed.Add(1)
+		s.Log.Error("sign-in log write failed", "correlationId", e.CorrelationID, "entry", e.ID, "error", err.Error())
+	}
+}
+
+// appendSignIn queues one entry, or writes it at once when the queue stays full.
+func (s *Server) appendSignIn(tenantID string, e signinlog.Entry) {
+	q := s.signInQueue()
+	job := signInJob{tenantID: tenantID, entry: e}
+	select {
+	case q <- job:
+		return
+	default:
+	}
+	t := time.NewTimer(signInQueueWait)
+	defer t.Stop()
+	select {
+	case q <- job:
+	case <-t.C:
+		s.caState().signIns.Synchronous.Add(1)
+		s.storeSignIn(tenantID, e)
+	}
+}
+
+// FlushSignIns returns once every sign-in queued before the call is written, or when ctx
+// ends. Call it after the HTTP server has shut down, so no sign-in is lost.
+func (s *Server) FlushSignIns(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case s.signInQueue() <- signInJob{done: done}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// clientAppUsed is Graph's clientAppUsed for a Conditional Access client app type.
+func clientAppUsed(t string) string {
+	if t == conditional.ClientBrowser {
+		return "Browser"
+	}
+	return "Mobile Apps and Desktop clients"
+}
+
+// logUserSignIn records a user sign-in decided by d (the zero decision when it failed
+// before Conditional Access) that ended with err (nil on success).
+func (s *Server) logUserSignIn(r *http.Request, tenantID string, x userSignIn, d caDecision, err error) {
+	if x.User.ID == "" {
+		return
+	}
+	in := signinlog.Input{ID: newID(), Time: s.now(), CorrelationID: CorrelationID(r.Context()),
+		UserID: x.User.ID, UserPrincipalName: x.User.UserPrincipalName, UserDisplayName: x.User.DisplayName,
+		AppID: x.Client.AppID, AppDisplayName: x.Client.DisplayName, ResourceID: x.ResourceID,
+		ResourceDisplayName: x.ResourceName, Address: remoteAddr(r), ClientAppUsed: clientAppUsed(x.ClientAppType),
+		Interactive: x.Interactive, Flow: x.Flow, Methods: x.Methods, Risk: d.Risk, RiskReasons: d.Reasons,
+		Strengths: d.Custom}
+	in.Device.OperatingSystem = platformOf(r.UserAgent())
+	if x.Flow == signinlog.FlowSSHCertificate {
+		in.SSHCertificateKey, in.MachineResourceID = CorrelationID(r.Context()), x.ResourceID
+	}
+	e := signinlog.New(in, d.Result)
+	var ca *caRefusal
+	if err != nil && !errors.As(err, &ca) {
+		e.Status = failureStatus(err)
+	}
+	s.appendSignIn(tenantID, e)
+}
+
+// logAppSignIn records a service principal's sign-in (client credentials, managed identity).
+// Conditional Access does not apply to app-only sign-ins.
+func (s *Server) logAppSignIn(r *http.Request, tenantID, flow string, appID, appName, resource string, err error) {
+	in := signinlog.Input{ID: newID(), Time: s.now(), CorrelationID: CorrelationID(r.Context()),
+		AppID: appID, AppDisplayName: appName, ResourceID: resource, ResourceDisplayName: resource,
+		Address: remoteAddr(r), ClientAppUsed: clientAppUsed(""), Flow: flow}
+	e := signinlog.New(in, conditional.Result{Status: conditional.StatusNotApplied})
+	e.UserID = ""
+	if err != nil {
+		e.Status = failureStatus(err)
+	}
+	s.appendSignIn(tenantID, e)
+}
+
+// failureStatus is the log's status for a refusal that was not Conditional Access's: the
+// AADSTS number the client saw and the message.
+func failureStatus(err error) signinlog.Status {
+	msg := errs.Message(err)
+	n, ok := aadstsNumber(msg)
+	if !ok {
+		n = aadsts[oauthCodeOf(err)]
+	}
+	if errs.KindOf(err) == errs.Internal {
+		msg = "An internal error occurred."
+	}
+	return signinlog.Status{ErrorCode: n, FailureReason: msg}
+}
