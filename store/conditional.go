@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/signinlog"
@@ -47,4 +48,7 @@ type ConditionalStore interface {
 	// ListSignIns returns up to limit entries that pass f, newest (CreatedDateTime) first;
 	// limit <= 0 or above MaxSignInList means MaxSignInList.
 	ListSignIns(ctx context.Context, tenantID string, f signinlog.Filter, limit int) ([]signinlog.Entry, error)
+	// DeleteSignInsBefore removes the tenant's entries whose CreatedDateTime is before
+	// before, for retention, and says how many went.
+	DeleteSignInsBefore(ctx context.Context, tenantID string, before time.Time) (int64, error)
 }

@@ -254,6 +254,18 @@ func (s *Store) ListSignIns(ctx context.Context, tenantID string, f signinlog.Fi
 	return out, s.d.wrap(op, rows.Err(), "")
 }
 
+// DeleteSignInsBefore removes the tenant's entries older than before, through the
+// (kind, tenant_id, created) index.
+func (s *Store) DeleteSignInsBefore(ctx context.Context, tenantID string, before time.Time) (int64, error) {
+	const op = "store.DeleteSignInsBefore"
+	n, err := s.c.exec(ctx, `DELETE FROM docs WHERE kind = ? AND tenant_id = ? AND created < ?`,
+		signInKind, tenantID, micros(before.Truncate(time.Microsecond)))
+	if err != nil {
+		return 0, s.d.wrap(op, err, "")
+	}
+	return n, nil
+}
+
 // signInQuery selects a tenant's entries, newest first, narrowed by what the columns can say.
 func signInQuery(tenantID string, f signinlog.Filter) (string, []any) {
 	q := `SELECT data FROM docs WHERE kind = ? AND tenant_id = ?`
