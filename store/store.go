@@ -29,6 +29,7 @@ type Store interface {
 	AuthMethodStore  // passkeys, TOTP, WebAuthn challenges, attempt counters, sessions (authmethods.go)
 	MachineStore     // onboarded machines and their onboarding tokens (machine.go)
 	SSHCAStore       // each tenant's SSH user certificate authority (sshca.go)
+	DeviceStore      // the directory's devices and each tenant's device CA (device.go)
 	ConditionalStore // Conditional Access policies, named locations, strengths, sign-in log (conditional.go)
 	HostStore        // each person's remembered hosts (hosts.go)
 

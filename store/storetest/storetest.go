@@ -21,9 +21,9 @@ type Case struct {
 // Cases lists every case Run runs, failures first.
 func Cases() []Case {
 	var cs []Case
-	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures, machineFailures, conditionalFailures, hostFailures,
-		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, machineOK, conditionalOK, hostOK,
-		concurrency, resourceConcurrency, conditionalConcurrency, authMethodConcurrency, machineConcurrency, hostConcurrency} {
+	for _, group := range [][]Case{directoryFailures, grantFailures, otherFailures, resourceFailures, authMethodFailures, sshCAFailures, deviceFailures, machineFailures, conditionalFailures, hostFailures,
+		directoryOK, grantOK, otherOK, resourceOK, authMethodOK, sshCAOK, deviceOK, machineOK, conditionalOK, hostOK,
+		concurrency, resourceConcurrency, conditionalConcurrency, authMethodConcurrency, machineConcurrency, deviceConcurrency, hostConcurrency} {
 		cs = append(cs, group...)
 	}
 	return cs
