@@ -157,7 +157,10 @@ func thumbprint(der []byte) string {
 // leave deletes the device from the directory and forgets it locally. A device the service
 // no longer knows (404) counts as left; when the VM's identity was removed meanwhile, no token
 // can delete it, so it is forgotten locally and the note says so.
-func (f *Follower) leave(ctx context.Context, ep machineapi.Endpoints) (string, error) {
+//
+// The goal state says first whether the identity is still there: a token the metadata
+// service cached before it was removed would only be refused by the registration service.
+func (f *Follower) leave(ctx context.Context, gs machineapi.GoalState, ep machineapi.Endpoints) (string, error) {
 	d := f.prog.Device
 	if d == nil {
 		f.forgetDevice()
@@ -167,8 +170,12 @@ func (f *Follower) leave(ctx context.Context, ep machineapi.Endpoints) (string, 
 	if ep.Registration != "" {
 		base = ep.Registration
 	}
-	tok, err := f.imdsToken(ctx, machineapi.RegistrationResource)
-	if noIdentity(err) {
+	var tok string
+	err := errNoIdentityInGoalState
+	if gs.Identity != nil {
+		tok, err = f.imdsToken(ctx, machineapi.RegistrationResource)
+	}
+	if err == errNoIdentityInGoalState || noIdentity(err) {
 		f.forgetDevice()
 		return "device: " + d.DeviceID + " forgotten locally; the VM has no managed identity any more, so it was not deleted in the directory", nil
 	}
@@ -190,6 +197,9 @@ func (f *Follower) leave(ctx context.Context, ep machineapi.Endpoints) (string, 
 	f.forgetDevice()
 	return note, nil
 }
+
+// errNoIdentityInGoalState: the goal state says the VM has no managed identity.
+var errNoIdentityInGoalState = errors.New("the VM has no managed identity")
 
 // forgetDevice deletes the device's key and certificate and its record.
 func (f *Follower) forgetDevice() {

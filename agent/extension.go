@@ -198,7 +198,7 @@ func (f *Follower) undoSteps(ctx context.Context, gs machineapi.GoalState, ext m
 		}
 		steps = append(steps, "login: configuration removed")
 	}
-	note, err := f.leave(ctx, ep)
+	note, err := f.leave(ctx, gs, ep)
 	if err != nil {
 		var un *unreachableError
 		if errors.As(err, &un) {

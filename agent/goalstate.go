@@ -288,8 +288,9 @@ func (f *Follower) finish(ctx context.Context, ext machineapi.Extension, st mach
 	f.save()
 }
 
-// flushPending sends the final statuses not yet acknowledged. A refusal (the extension is
-// gone, say) drops the status: sending it again would be refused again.
+// flushPending sends the final statuses not yet acknowledged. A refusal (4xx: the extension
+// is gone, say) drops the status: sending it again would be refused again. Anything else
+// keeps it for the next try.
 func (f *Follower) flushPending(ctx context.Context) error {
 	for name, rec := range f.prog.Extensions {
 		if !rec.Pending {
@@ -297,7 +298,7 @@ func (f *Follower) flushPending(ctx context.Context) error {
 		}
 		err := f.report(ctx, name, rec.Status)
 		var api *APIError
-		if err != nil && !errors.As(err, &api) {
+		if err != nil && (!errors.As(err, &api) || api.Status >= 500) {
 			return err
 		}
 		if err != nil {
