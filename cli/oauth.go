@@ -89,6 +89,10 @@ type tokenResponse struct {
 	ClientInfo   string  `json:"client_info"`
 	Scope        string  `json:"scope"`
 	TokenType    string  `json:"token_type"`
+	// HostKeys and HostAddresses come with an SSH certificate: the VM's host keys and
+	// addresses as its agent reported them (Latch's addition), which "latch ssh" pins.
+	HostKeys      []string `json:"host_keys"`
+	HostAddresses []string `json:"host_addresses"`
 }
 
 // flexInt accepts a JSON number or a quoted number, as token services send both.

@@ -15,12 +15,14 @@ import (
 // makes a fresh Ed25519 key, has the token service certify it for one VM for a few minutes,
 // and hands key and certificate to the system's OpenSSH.
 
-// sshHostNote is said in every command's help: there is no host certificate authority yet, so
-// the machine's host key is verified the ordinary way.
-const sshHostNote = `The machine is reached by its name, never by an address, and its host key is checked
-against ~/.ssh/known_hosts as for any ssh connection (StrictHostKeyChecking is left as your
-ssh configuration sets it). Latch does not certify host keys yet: verify the fingerprint on
-first connection.`
+// sshHostNote is said in every command's help: how the machine is verified (ssh_hostkeys.go).
+const sshHostNote = `The machine is verified by its name, never by an address: its agent reports the machine's
+SSH host keys over its authenticated channel, and Latch pins them under the VM's name in a
+known_hosts file of the VM's own in the configuration directory, which ssh checks strictly
+(StrictHostKeyChecking yes, HostKeyAlias <VM name>), the first connection included. When the
+name does not resolve (no DNS for lab machines), ssh connects to the first address the agent
+reported, still checking the key under the name; $LATCH_SSH_ADDRESS=reported always does.
+A machine whose agent has not reported host keys is checked against your own known_hosts.`
 
 func newSSHCommand(a *app) *cobra.Command {
 	return newGroup("ssh", "SSH to machines with your directory identity and short-lived certificates.",
@@ -92,6 +94,7 @@ certificate is valid for a few minutes: run the command again to renew it.
 			if err != nil {
 				return nil, err
 			}
+			a.chooseHostName(ctx, t.name, cred)
 			return cred, writeSSHConfig(file, t.name, cred)
 		}),
 	}
@@ -122,6 +125,7 @@ program.
 			if err != nil {
 				return nil, err
 			}
+			a.chooseHostName(ctx, t.name, cred)
 			return nil, a.runSSH(ctx, t.name, cred, cmd.Flags().Args())
 		}),
 	}
@@ -152,11 +156,13 @@ func (a *app) runSSH(ctx context.Context, host string, cred *sshCredential, comm
 	return err
 }
 
-// sshArgs are ssh's options for the credential, then "--" and the host, so that nothing the
-// user or the server chose can be read as an option.
+// sshArgs are ssh's options for the credential and the pinned host, then "--" and the host's
+// name, so that nothing the user or the server chose can be read as an option.
 func sshArgs(host string, cred *sshCredential) []string {
-	return []string{"-l", cred.user(), "-i", cred.PrivateKeyFile, "-o", "CertificateFile=" + cred.CertificateFile,
-		"-o", "IdentitiesOnly=yes", "--", host}
+	args := []string{"-l", cred.user(), "-i", cred.PrivateKeyFile, "-o", "CertificateFile=" + cred.CertificateFile,
+		"-o", "IdentitiesOnly=yes"}
+	args = append(args, cred.hostOptions(host)...)
+	return append(args, "--", host)
 }
 
 // writeSSHConfig replaces the entry for host in file, or appends one, keeping the rest.

@@ -31,7 +31,12 @@ type sshCredential struct {
 	Principals      []string `json:"principals"`
 	ValidBefore     string   `json:"validBefore"`
 	VMID            string   `json:"vmId"`
-	cert            *ssh.Certificate
+	// KnownHostsFile pins the VM's host keys under its name; "" when it reported none.
+	KnownHostsFile string `json:"knownHostsFile,omitempty"`
+	// HostName is the address ssh connects to when the VM's name does not resolve.
+	HostName  string `json:"hostName,omitempty"`
+	addresses []string
+	cert      *ssh.Certificate
 }
 
 // user is the local account the certificate logs in as: its one principal.
@@ -57,46 +62,51 @@ func (a *app) sshCertificate(ctx context.Context, sub, rg, name, certFile string
 	if err != nil {
 		return nil, failf("cannot make a key pair: %v", err)
 	}
-	cert, err := s.requestSSHCert(ctx, pub, vmID)
+	cert, host, err := s.requestSSHCert(ctx, pub, vmID)
 	if err != nil {
 		return nil, err
 	}
-	return writeSSHCredential(filepath.Join(s.dir, "ssh", strings.ToLower(rg), strings.ToLower(name)), certFile, priv, cert, vmID)
+	cred, err := writeSSHCredential(filepath.Join(s.dir, "ssh", strings.ToLower(rg), strings.ToLower(name)), certFile, priv, cert, vmID)
+	if err != nil {
+		return nil, err
+	}
+	return cred, cred.pinHost(name, host)
 }
 
 // requestSSHCert asks the token service for a certificate of pub for vmID with the cached
 // refresh token, and keeps the rotated refresh token. The certificate itself is not cached:
-// each command gets a fresh one for a fresh key.
-func (s *session) requestSSHCert(ctx context.Context, pub ed25519.PublicKey, vmID string) (*ssh.Certificate, error) {
+// each command gets a fresh one for a fresh key. The VM's host keys come with it.
+func (s *session) requestSSHCert(ctx context.Context, pub ed25519.PublicKey, vmID string) (*ssh.Certificate, sshHost, error) {
 	if s.prof.User.Type == "servicePrincipal" {
-		return nil, failf("SSH certificates are issued to people; sign in with 'latch login' as a user.")
+		return nil, sshHost{}, failf("SSH certificates are issued to people; sign in with 'latch login' as a user.")
 	}
 	unlock, err := lockState(s.dir)
 	if err != nil {
-		return nil, err
+		return nil, sshHost{}, err
 	}
 	defer unlock()
 	cache, err := loadTokens(s.dir)
 	if err != nil {
-		return nil, err
+		return nil, sshHost{}, err
 	}
 	if cache.RefreshToken == "" {
-		return nil, failf("There is no refresh token in the token cache. To re-authenticate, please run:\nlatch login")
+		return nil, sshHost{}, failf("There is no refresh token in the token cache. To re-authenticate, please run:\nlatch login")
 	}
 	jwk, _ := json.Marshal(map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub)})
 	tr, err := s.c.requestToken(ctx, s.prof.TokenEndpoint, url.Values{"client_id": {cliClientID},
 		"grant_type": {"refresh_token"}, "refresh_token": {cache.RefreshToken}, "scope": {sshLoginScope + " " + oidcScopes},
 		"token_type": {"ssh-cert"}, "req_cnf": {string(jwk)}, "vm_id": {vmID}})
 	if err != nil {
-		return nil, err
+		return nil, sshHost{}, err
 	}
 	if tr.RefreshToken != "" {
 		cache.RefreshToken = tr.RefreshToken
 		if err := saveTokens(s.dir, cache); err != nil {
-			return nil, err
+			return nil, sshHost{}, err
 		}
 	}
-	return parseSSHCert(tr, pub)
+	cert, err := parseSSHCert(tr, pub)
+	return cert, hostFromToken(tr), err
 }
 
 // parseSSHCert reads the certificate from a token response and checks that it is a user
@@ -153,5 +163,6 @@ func sshConfigEntry(name string, c *sshCredential) string {
 	fmt.Fprintf(&b, "\tCertificateFile \"%s\"\n", c.CertificateFile)
 	fmt.Fprintf(&b, "\tIdentityFile \"%s\"\n", c.PrivateKeyFile)
 	fmt.Fprintf(&b, "\tIdentitiesOnly yes\n")
+	b.WriteString(c.hostConfigLines(name))
 	return b.String()
 }

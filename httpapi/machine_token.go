@@ -98,6 +98,9 @@ type machineStatusRequest struct {
 	Hostname     string   `json:"hostname"`
 	Addresses    []string `json:"addresses"`
 	AgentVersion string   `json:"agentVersion"`
+	// HostKeys are the machine's SSH host public keys, authorized_keys lines; the CLI pins
+	// them, so the first connection to a machine is verified too.
+	HostKeys []string `json:"hostKeys"`
 }
 
 // machineStatus records what the machine reports of itself and when it was last seen.
@@ -120,7 +123,7 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 		return old, nil
 	})
 	if err == nil {
-		err = s.recordOnVM(r.Context(), m, st)
+		err = s.recordOnVM(r.Context(), m, st, machineHostKeys(b.HostKeys))
 	}
 	if err != nil {
 		return err
@@ -130,7 +133,7 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 }
 
 // recordOnVM copies a machine's report into its VM's properties, where "vm show" finds it.
-func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.MachineStatus) error {
+func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.MachineStatus, hostKeys []string) error {
 	_, err := s.Store.UpdateResource(ctx, m.TenantID, m.ResourceID, func(r resource.Resource) (resource.Resource, error) {
 		p, err := resource.ParseVMProperties(r.Properties)
 		if err != nil {
@@ -139,7 +142,7 @@ func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.Machi
 		seen := st.Reported
 		p.Machine = resource.MachineState{Status: resource.MachineConnected, AgentVersion: st.AgentVersion,
 			Hostname: st.Hostname, OSName: st.OSType, OSVersion: st.OSVersion, Addresses: st.Addresses,
-			DeviceID: p.Machine.DeviceID, LastSeen: &seen}
+			DeviceID: p.Machine.DeviceID, LastSeen: &seen, HostKeys: hostKeys}
 		r.Properties = resource.Raw(p)
 		return r, nil
 	})

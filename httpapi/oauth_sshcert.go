@@ -103,6 +103,7 @@ func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u direc
 		return nil, err
 	}
 	resp := sshCertResponse(cert.Marshal(), now, g.Scope, u.ID, a.Tenant.ID)
+	withHostKeys(resp, plan.vm)
 	if err := s.firstRefreshToken(ctx, a, g, resp); err != nil {
 		return nil, err
 	}

@@ -94,6 +94,9 @@ type MachineState struct {
 	Addresses    []string   `json:"addresses,omitempty"`
 	DeviceID     string     `json:"deviceId,omitempty"`
 	LastSeen     *time.Time `json:"lastSeen,omitempty"`
+	// HostKeys are the machine's SSH host public keys as "type base64" lines, as its agent
+	// reported them over its authenticated channel; clients pin them under the VM's name.
+	HostKeys []string `json:"hostKeys,omitempty"`
 }
 
 // vmRequestProperties is what a PUT may say in properties. Decoding ignores fields Latch does
