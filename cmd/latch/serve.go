@@ -117,9 +117,20 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.Wri
 	log.Info("listening", "url", cfg.URL, "addr", ln.Addr().String(), "tenantId", boot.Tenant.ID,
 		"caFile", tlsState.caFile, "tls", !cfg.InsecureHTTP)
 	err = serveUntilDone(ctx, srv, ln, !cfg.InsecureHTTP, time.Duration(cfg.ShutdownTimeout), log)
+	flushSignIns(api, time.Duration(cfg.ShutdownTimeout), log)
 	stopLoops()
 	wg.Wait() // no maintenance may touch the store after it is closed
 	return err
+}
+
+// flushSignIns writes the sign-in log entries still queued once no request runs any more,
+// before the store closes.
+func flushSignIns(api *httpapi.Server, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := api.FlushSignIns(ctx); err != nil {
+		log.Error("sign-in log entries were not all written before shutdown", "error", err.Error())
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
