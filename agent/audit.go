@@ -64,6 +64,8 @@ func loginEvent(now time.Time, l openssh.Login, v verdict, err error) machineapi
 	if l.Cert != nil {
 		ev.KeyID, ev.Serial = l.Cert.KeyId, l.Cert.Serial
 	}
+	// Before the certificate checked out, only its raw key id and serial are kept: the rest
+	// is what an untrusted signer claimed.
 	if err != nil && (ev.Reason == "" || v.Allow) {
 		// A check before or after the decision refused, or no decision came.
 		ev.Reason = err.Error()

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +67,10 @@ type Login struct {
 	now   func() time.Time
 	accts *accounts
 	audit *auditLog
+
+	// lookupUID and peers replace the account database and the allowed socket peers in tests.
+	lookupUID func(name string) (int, error)
+	peers     []int
 
 	applyMu sync.Mutex // one Apply, Remove or drift pass at a time: they run useradd & co.
 	mu      sync.Mutex // guards cache and saved
@@ -355,13 +358,4 @@ func (lg *Login) driftOnce(ctx context.Context) {
 	if err := lg.accts.syncAdmins(ctx, c.Login.Users); err != nil && ctx.Err() == nil {
 		lg.log.Warn("checking the admin group failed", "group", lg.o.AdminGroup, "error", err)
 	}
-}
-
-// localNames lists the users' local names, for logs.
-func localNames(users []machineapi.LoginUser) string {
-	var n []string
-	for _, u := range users {
-		n = append(n, u.LocalName)
-	}
-	return strings.Join(n, ",")
 }

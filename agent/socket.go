@@ -79,6 +79,9 @@ func (lg *Login) serveDecisions(ctx context.Context, ln net.Listener) error {
 
 // allowedPeers are the uids that may ask: root and the drop-in's command user.
 func (lg *Login) allowedPeers() []int {
+	if lg.peers != nil {
+		return lg.peers
+	}
 	peers := []int{0}
 	name := lg.o.SSHD.CommandUser
 	if name == "" {
@@ -117,11 +120,15 @@ func (lg *Login) answer(ctx context.Context, conn *net.UnixConn, allowed []int) 
 // principals runs openssh.Principals on the cached rules and logs the decision.
 func (lg *Login) principals(ctx context.Context, r decisionRequest) string {
 	c := lg.snapshot()
-	req := openssh.PrincipalsRequest{User: r.User, KeyType: r.KeyType, Cert: r.Cert, Now: lg.now()}
-	if c != nil {
-		req.CAKeys, _ = parseCAKeys(c.Login.CAKeys)
-		req.VMResourceID = c.ResourceID
+	if c == nil {
+		// Without rules there is no CA to check against either; say why plainly.
+		v := decide(nil, lg.now(), openssh.Login{})
+		lg.audit.record(loginEvent(lg.now(), openssh.Login{User: r.User}, v, &openssh.Refusal{Reason: v.Reason}))
+		return ""
 	}
+	req := openssh.PrincipalsRequest{User: r.User, KeyType: r.KeyType, Cert: r.Cert, Now: lg.now(), LookupUID: lg.lookupUID,
+		VMResourceID: c.ResourceID}
+	req.CAKeys, _ = parseCAKeys(c.Login.CAKeys)
 	// decide runs on a goroutine of its own and may, past the timeout, report late.
 	seen := make(chan verdict, 1)
 	var buf bytes.Buffer

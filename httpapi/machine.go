@@ -31,6 +31,7 @@ func (s *Server) machineRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /machines/token", s.machineAuthed(s.machineToken))
 	mux.HandleFunc("PUT /machines/status", s.machineAuthed(s.machineStatus))
 	mux.HandleFunc("GET /machines/self", s.machineAuthed(s.machineSelf))
+	mux.HandleFunc(routeMachineLogins, s.machineAuthed(s.machineLogins))
 }
 
 // generateOnboardingToken issues a one-time token that onboards one machine as the VM. The
