@@ -38,6 +38,9 @@ type accounts struct {
 	log     *slog.Logger
 	run     func(ctx context.Context, argv ...string) ([]byte, error)
 	granted map[string]bool // admins this agent added, so their removal is not called manual
+	// scope, when set, narrows the directory accounts lockOthers may lock (tests share the
+	// machine with other tests' accounts).
+	scope func(name string) bool
 }
 
 // runTool runs argv and returns its standard output; a failure carries its stderr.
@@ -49,7 +52,7 @@ func runTool(ctx context.Context, argv ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, bytes.TrimSpace(stderr.Bytes()))
+		return out, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return out, nil
 }
@@ -201,6 +204,9 @@ func (a *accounts) lockOthers(ctx context.Context, users []machineapi.LoginUser)
 	}
 	var problems []error
 	for _, pw := range all {
+		if a.scope != nil && !a.scope(pw.Name) {
+			continue
+		}
 		if !slices.ContainsFunc(users, func(u machineapi.LoginUser) bool { return u.LocalName == pw.Name }) {
 			problems = append(problems, a.lock(ctx, pw.Name))
 		}
