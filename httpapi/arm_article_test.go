@@ -126,8 +126,9 @@ func setExtensionAsAz(c *armClient, sub, vmURL string) {
 	newest := versions[len(versions)-1]["name"].(string)
 	ext := c.call("PUT", vmURL+"/extensions/AADLoginForWindows?api-version=2020-06-01",
 		`{"location":"westus","properties":{"publisher":"Microsoft.Azure.ActiveDirectory","type":"AADLoginForWindows","typeHandlerVersion":"`+
-			strings.Join(strings.Split(newest, ".")[:2], ".")+`","autoUpgradeMinorVersion":true}}`, 200)
-	if field(ext, "properties", "provisioningState") != "Succeeded" {
+			strings.Join(strings.Split(newest, ".")[:2], ".")+`","autoUpgradeMinorVersion":true}}`, 201)
+	// No machine is onboarded as the VM, so the extension waits for one.
+	if field(ext, "properties", "provisioningState") != "Creating" {
 		c.t.Fatalf("extension %v", ext)
 	}
 }

@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/machineapi"
 	"github.com/latchsh/latch/resource"
 )
 
@@ -41,11 +45,29 @@ func getExtension(q *armRequest) (int, any, error) {
 	if errs.Is(err, errs.NotFound) {
 		return 0, nil, resourceNotFound(resource.TypeVMExtension, q.vars["vm"]+"/"+q.vars["ext"], q.vars["rg"])
 	}
-	return http.StatusOK, extensionJSON(e), err
+	if err != nil {
+		return 0, nil, err
+	}
+	q.retryAfterUnlessTerminal(e)
+	return http.StatusOK, extensionJSON(e), nil
 }
 
-// putExtension records the extension with provisioningState Succeeded and answers 200, so
-// that az's long-running-operation loop ends at once. The machine's agent applies it.
+// pollSeconds is the Retry-After an operation in progress asks clients to wait: the agent
+// usually answers within seconds, and az would otherwise wait its default 30.
+const pollSeconds = "2"
+
+// retryAfterUnlessTerminal asks pollers to come back soon while the extension is in progress.
+func (q *armRequest) retryAfterUnlessTerminal(e resource.Resource) {
+	if p, err := resource.ParseExtensionProperties(e.Properties); err == nil && !p.Terminal() {
+		q.header.Set("Retry-After", pollSeconds)
+	}
+}
+
+// putExtension records the extension as Creating (201) or Updating (200) with a new
+// generation and answers at once; the machine's agent applies it and reports back, which makes
+// it Succeeded or Failed. az's long-running-operation loop reads the extension until then.
+// Without an onboarded machine the extension stays Creating, and its instance view says how
+// to onboard one.
 func putExtension(q *armRequest) (int, any, error) {
 	vmID, extID, err := q.extensionPath(opExtWrite)
 	if err != nil {
@@ -72,12 +94,22 @@ func putExtension(q *armRequest) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	onboarded, err := q.s.vmOnboarded(q.ctx, q.tenantID(), vmID)
+	if err != nil {
+		return 0, nil, err
+	}
+	props.Latch = &resource.ExtensionLatch{Generation: newID(), State: machineapi.ExtensionEnabled}
+	props.InstanceView = pendingView(q.vars["ext"], props, onboarded, q.s.now())
 	ext := resource.Resource{TenantID: q.tenantID(), ID: extID, Type: resource.TypeVMExtension, Name: q.vars["ext"],
 		Location: b.Location, Tags: b.Tags, CreatedBy: q.caller.ObjectID, Properties: resource.Raw(props)}
+	status := http.StatusCreated
 	err = q.s.Store.CreateResource(q.ctx, ext)
 	if errs.Is(err, errs.Exists) {
+		status = http.StatusOK
+		props.ProvisioningState = resource.ProvisioningUpdating
+		props.InstanceView = pendingView(q.vars["ext"], props, onboarded, q.s.now())
 		ext, err = q.s.Store.UpdateResource(q.ctx, q.tenantID(), extID, func(r resource.Resource) (resource.Resource, error) {
-			r.Location, r.Tags, r.Properties = ext.Location, ext.Tags, ext.Properties
+			r.Location, r.Tags, r.Properties = ext.Location, ext.Tags, resource.Raw(props)
 			return r, nil
 		})
 	}
@@ -88,19 +120,85 @@ func putExtension(q *armRequest) (int, any, error) {
 		return 0, nil, err
 	}
 	stored, err := q.s.Store.GetResource(q.ctx, q.tenantID(), extID)
-	return http.StatusOK, extensionJSON(stored), err
+	q.retryAfterUnlessTerminal(stored)
+	return status, extensionJSON(stored), err
 }
 
+// vmOnboarded reports whether any machine was onboarded as the VM.
+func (s *Server) vmOnboarded(ctx context.Context, tenantID, vmID string) (bool, error) {
+	ms, err := s.Store.ListMachines(ctx, tenantID, vmID)
+	return len(ms) > 0, err
+}
+
+// notOnboardedMessage is what an extension waiting for a machine says.
+const notOnboardedMessage = "No machine has connected as this virtual machine yet, so the extension waits. Run the " +
+	"onboarding command that 'latch vm create' printed (latch agent connect --server ... --token ...) on the machine; " +
+	"the extension is applied as soon as its agent connects."
+
+// pendingView is the instance view of an extension the machine has not reported on yet.
+func pendingView(name string, p resource.ExtensionProperties, onboarded bool, now time.Time) *resource.ExtensionInstanceView {
+	t := now.UTC()
+	st := resource.InstanceStatus{Code: "ProvisioningState/" + strings.ToLower(p.ProvisioningState), Level: "Info",
+		DisplayStatus: "Provisioning in progress", Message: "Waiting for the machine's agent to apply the extension.", Time: &t}
+	if p.ProvisioningState == resource.ProvisioningDeleting {
+		st.DisplayStatus, st.Message = "Deleting", "Waiting for the machine's agent to remove the extension."
+	}
+	if !onboarded {
+		st.Level, st.DisplayStatus, st.Message = "Warning", "Machine not onboarded", notOnboardedMessage
+	}
+	return &resource.ExtensionInstanceView{Name: name, Type: p.Publisher + "." + p.Type, TypeHandlerVersion: p.TypeHandlerVersion,
+		Statuses: []resource.InstanceStatus{st}}
+}
+
+// deleteExtension deletes at once when no machine was onboarded as the VM (there is nothing
+// to undo); otherwise it marks the extension Deleting and answers 202 with an
+// Azure-AsyncOperation status that ends when the machine reports the extension removed.
 func deleteExtension(q *armRequest) (int, any, error) {
-	_, extID, err := q.extensionPath(opExtDelete)
+	vmID, extID, err := q.extensionPath(opExtDelete)
 	if err != nil {
 		return 0, nil, err
 	}
-	err = q.s.Store.DeleteResource(q.ctx, q.tenantID(), extID)
+	e, err := q.s.Store.GetResource(q.ctx, q.tenantID(), extID)
 	if errs.Is(err, errs.NotFound) {
 		return http.StatusNoContent, nil, nil
 	}
-	return http.StatusOK, nil, err
+	if err != nil {
+		return 0, nil, err
+	}
+	onboarded, err := q.s.vmOnboarded(q.ctx, q.tenantID(), vmID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !onboarded {
+		err = q.s.Store.DeleteResource(q.ctx, q.tenantID(), extID)
+		if errs.Is(err, errs.NotFound) {
+			return http.StatusNoContent, nil, nil
+		}
+		return http.StatusOK, nil, err
+	}
+	up, err := q.s.Store.UpdateResource(q.ctx, q.tenantID(), extID, func(r resource.Resource) (resource.Resource, error) {
+		p, err := resource.ParseExtensionProperties(r.Properties)
+		if err != nil {
+			return r, err
+		}
+		if p.Latch == nil {
+			p.Latch = &resource.ExtensionLatch{Generation: newID()}
+		}
+		p.Latch.State, p.ProvisioningState = machineapi.ExtensionDeleting, resource.ProvisioningDeleting
+		p.InstanceView = pendingView(r.Name, p, true, q.s.now())
+		r.Properties = resource.Raw(p)
+		return r, nil
+	})
+	if errs.Is(err, errs.NotFound) {
+		return http.StatusNoContent, nil, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	p, _ := resource.ParseExtensionProperties(up.Properties)
+	q.header.Set("Azure-AsyncOperation", q.s.URL+operationPath(e.ID, e.Location, p.Generation()))
+	q.header.Set("Retry-After", pollSeconds)
+	return http.StatusAccepted, nil, nil
 }
 
 func listExtensions(q *armRequest) (int, any, error) {

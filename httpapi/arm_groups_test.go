@@ -68,7 +68,7 @@ func TestARMResourceGroupDeleteCascades(t *testing.T) {
 	vm := f.mkVM(t, "rg1", "vm1")
 	f.mkVM(t, "rg10", "vm1")
 	ext := f.vmPath("rg1", "vm1") + "/extensions/AADLoginForWindows" + apiVM
-	if resp, m := f.do(t, "PUT", ext, f.adminTok, extBody("AADLoginForWindows")); resp.StatusCode != 200 {
+	if resp, m := f.do(t, "PUT", ext, f.adminTok, extBody("AADLoginForWindows")); resp.StatusCode != 201 {
 		t.Fatalf("extension: %d %v", resp.StatusCode, m)
 	}
 	f.assign(t, f.rgPath("rg1"), f.alice.ID, vmUserLogin)

@@ -97,7 +97,7 @@ func getVM(q *armRequest) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	vm = q.s.withLiveness(vm)
+	vm = q.s.machineLiveness(vm)
 	expand := strings.EqualFold(q.r.URL.Query().Get("$expand"), "instanceView")
 	return http.StatusOK, vmJSON(vm, exts, expand), nil
 }
@@ -184,15 +184,24 @@ func (q *armRequest) updateVM(prev resource.Resource, b resourceBody) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
-	props, err := resource.ParseVMRequest(b.Properties, prev.Name, &old)
-	if err != nil {
-		return 0, nil, err
+	if _, err := resource.ParseVMRequest(b.Properties, prev.Name, &old); err != nil {
+		return 0, nil, err // refused before the identity changes
 	}
 	identity, err := q.s.nextIdentity(q, prev, b.Identity)
 	if err != nil {
 		return 0, nil, err
 	}
 	up, err := q.s.Store.UpdateResource(q.ctx, q.tenantID(), prev.ID, func(r resource.Resource) (resource.Resource, error) {
+		// Parsed again against the row being replaced, so a machine report that landed in
+		// between is kept rather than overwritten with what was read before.
+		cur, err := resource.ParseVMProperties(r.Properties)
+		if err != nil {
+			return r, err
+		}
+		props, err := resource.ParseVMRequest(b.Properties, r.Name, &cur)
+		if err != nil {
+			return r, err
+		}
 		r.Location, r.Tags, r.Identity, r.Properties = b.Location, b.Tags, identity, resource.Raw(props)
 		return r, nil
 	})
@@ -200,7 +209,37 @@ func (q *armRequest) updateVM(prev resource.Resource, b resourceBody) (int, any,
 		return 0, nil, err
 	}
 	exts, err := q.s.Store.ListResources(q.ctx, q.tenantID(), up.ID, resource.TypeVMExtension)
-	return http.StatusOK, vmJSON(up, exts, false), err
+	return http.StatusOK, vmJSON(q.s.machineLiveness(up), exts, false), err
+}
+
+// patchVM is ARM's virtual machine update: what the body names (identity, tags, properties)
+// changes and everything else stays, which is how az and the SDKs assign or remove a
+// managed identity. Adding a system-assigned identity creates its service principal, as
+// creating a machine with one does; "None" deletes it.
+func patchVM(q *armRequest) (int, any, error) {
+	_, id, err := q.prepareVM(opVMWrite)
+	if err != nil {
+		return 0, nil, err
+	}
+	var b resourceBody
+	if err := readJSON(q.r, &b); err != nil {
+		return 0, nil, err
+	}
+	prev, err := q.s.Store.GetResource(q.ctx, q.tenantID(), id)
+	if errs.Is(err, errs.NotFound) {
+		return 0, nil, resourceNotFound(resource.TypeVirtualMachine, q.vars["vm"], q.vars["rg"])
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	b.Location = prev.Location // a machine does not move
+	if b.Tags == nil {
+		b.Tags = prev.Tags
+	}
+	if err := checkResourceBody(&b); err != nil {
+		return 0, nil, err
+	}
+	return q.updateVM(prev, b)
 }
 
 // nextIdentity applies a PUT's identity to a machine that exists: absent keeps what it has,
@@ -282,7 +321,9 @@ func listVMs(q *armRequest) (int, any, error) {
 		}
 		under = resource.ResourceGroupID(sub.ID, rg)
 	}
-	return q.listReadable(under, resource.TypeVirtualMachine, opVMRead, func(r resource.Resource) any { return vmJSON(r, nil, false) })
+	return q.listReadable(under, resource.TypeVirtualMachine, opVMRead, func(r resource.Resource) any {
+		return vmJSON(q.s.machineLiveness(r), nil, false)
+	})
 }
 
 // listReadable lists resources of typ below under that the caller may perform read on, and

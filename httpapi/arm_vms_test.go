@@ -84,10 +84,10 @@ func TestARMExtensions(t *testing.T) {
 		{name: "fail/unknown-type", method: "PUT", path: ext + apiVM, tok: f.adminTok, body: extBody("CustomScript"), status: 404, code: "NotFound"},
 		{name: "fail/no-vm", method: "PUT", path: f.vmPath("rg1", "ghost") + "/extensions/AADLoginForWindows" + apiVM, tok: f.adminTok, body: extBody("AADLoginForWindows"), status: 404, code: "ParentResourceNotFound"},
 		{name: "fail/images-no-role", method: "GET", path: images + "?api-version=2020-06-01", tok: f.aliceTok, status: 403, code: codeAuthz},
-		{name: "ok/put-as-az", method: "PUT", path: ext + "?api-version=2020-06-01", tok: f.adminTok, status: 200,
+		{name: "ok/put-as-az", method: "PUT", path: ext + "?api-version=2020-06-01", tok: f.adminTok, status: 201,
 			body: `{"location":"westus","properties":{"publisher":"Microsoft.Azure.ActiveDirectory","type":"AADLoginForWindows","typeHandlerVersion":"2.2","autoUpgradeMinorVersion":true}}`,
 			check: func(t *testing.T, m map[string]any) {
-				wantField("Succeeded", "properties", "provisioningState")(t, m)
+				wantField("Creating", "properties", "provisioningState")(t, m) // no machine onboarded yet
 				wantField("Microsoft.Compute/virtualMachines/extensions", "type")(t, m)
 				wantField(nil, "properties", "protectedSettings")(t, m)
 			}},

@@ -47,6 +47,7 @@ func (s *Server) authenticate(r *http.Request) (Caller, error) {
 		return Caller{}, errs.E(op, errs.Unauthenticated, "The access token is invalid.", errs.Code("InvalidAuthenticationToken"), err)
 	}
 	caller := Caller{TenantID: c.TenantID, ObjectID: c.ObjectID, AppID: c.AppID, PrincipalType: c.PrincipalType, Claims: c, Name: c.UPN}
+	noteTenant(r.Context(), c.TenantID) // a successful write then announces a change in this tenant (changes.go)
 	if err := s.checkPrincipalEnabled(r.Context(), caller); err != nil {
 		return Caller{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/machineapi"
 	"github.com/latchsh/latch/resource"
 	"github.com/latchsh/latch/store"
 )
@@ -31,6 +32,9 @@ func (s *Server) machineRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /machines/token", s.machineAuthed(s.machineToken))
 	mux.HandleFunc("PUT /machines/status", s.machineAuthed(s.machineStatus))
 	mux.HandleFunc("GET /machines/self", s.machineAuthed(s.machineSelf))
+	s.drsRoutes(mux) // the device registration service (drs.go)
+	mux.HandleFunc("GET "+machineapi.PathGoalState, s.machineAuthed(s.machineGoalState))
+	mux.HandleFunc("PUT "+machineapi.PathExtensionStatus+"/{name}", s.machineAuthed(s.machineExtensionStatus))
 	mux.HandleFunc(routeMachineLogins, s.machineAuthed(s.machineLogins))
 }
 

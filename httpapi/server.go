@@ -37,6 +37,9 @@ type Server struct {
 	tenants ttlCache[directory.Tenant]           // by id
 	clients ttlCache[directory.ServicePrincipal] // by tenant id and lower-case appId
 	sshCAs  ttlCache[*token.SSHCA]               // by tenant id
+
+	changes changeNotifier // per-tenant change generations (changes.go)
+	goals   goalStates     // machines' goal states: login caches, open long-polls (machine_goalstate.go)
 }
 
 // How long the token endpoint trusts what it read of a tenant and of a client. A disabled
@@ -60,7 +63,7 @@ func (s *Server) graphAudience() string { return s.URL + "/" }
 func (s *Server) Handler() http.Handler {
 	mux := s.routes()
 	mux.Handle("/", s.unrouted())
-	return FixDoubleSlash(s.withCorrelation(s.armRouter(armTable(), mux)))
+	return FixDoubleSlash(s.withCorrelation(s.withChangeNotes(s.armRouter(armTable(), mux))))
 }
 
 // routes registers every route on a new mux (the route-inventory test walks it).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/latchsh/latch/errs"
 )
@@ -79,6 +80,76 @@ type ExtensionProperties struct {
 	EnableAutomaticUpgrade  *bool           `json:"enableAutomaticUpgrade,omitempty"`
 	Settings                json.RawMessage `json:"settings,omitempty"`
 	ProvisioningState       string          `json:"provisioningState"`
+	// InstanceView is what the machine last reported, or why nothing has happened yet.
+	InstanceView *ExtensionInstanceView `json:"instanceView,omitempty"`
+	// Latch is the control plane's own bookkeeping; ARM answers leave it out.
+	Latch *ExtensionLatch `json:"latch,omitempty"`
+}
+
+// Extension provisioning states Latch moves through, as ARM spells them: a set extension is
+// Creating (or Updating) until the machine reports, a deleted one Deleting until the machine
+// has undone it.
+const (
+	ProvisioningCreating = "Creating"
+	ProvisioningUpdating = "Updating"
+	ProvisioningFailed   = "Failed"
+	ProvisioningDeleting = "Deleting"
+)
+
+// ExtensionLatch is what the control plane keeps of an extension beside ARM's properties.
+type ExtensionLatch struct {
+	// Generation changes on every PUT, so the machine runs the extension again, and a status
+	// the machine reports is matched to the PUT it answers.
+	Generation string `json:"generation"`
+	// State is machineapi's enabled or deleting.
+	State string `json:"state"`
+}
+
+// ExtensionInstanceView is ARM's properties.instanceView of an extension.
+type ExtensionInstanceView struct {
+	Name               string           `json:"name"`
+	Type               string           `json:"type"`
+	TypeHandlerVersion string           `json:"typeHandlerVersion"`
+	Statuses           []InstanceStatus `json:"statuses"`
+}
+
+// InstanceStatus is one ARM instance-view status.
+type InstanceStatus struct {
+	Code          string     `json:"code"`
+	Level         string     `json:"level"`
+	DisplayStatus string     `json:"displayStatus,omitempty"`
+	Message       string     `json:"message,omitempty"`
+	Time          *time.Time `json:"time,omitempty"`
+}
+
+// Terminal reports whether the extension's provisioning state ends an operation.
+func (p ExtensionProperties) Terminal() bool {
+	return p.ProvisioningState == ProvisioningSucceeded || p.ProvisioningState == ProvisioningFailed
+}
+
+// Generation is the extension's generation, "" for one stored before generations existed.
+func (p ExtensionProperties) Generation() string {
+	if p.Latch == nil {
+		return ""
+	}
+	return p.Latch.Generation
+}
+
+// Deleting reports whether the extension is being undone on the machine.
+func (p ExtensionProperties) Deleting() bool {
+	return p.ProvisioningState == ProvisioningDeleting || p.Latch != nil && p.Latch.State == "deleting"
+}
+
+// IsLoginExtension reports whether the extension is one of the login extensions: the
+// machine then needs the list of who may log in.
+func (p ExtensionProperties) IsLoginExtension() bool {
+	switch {
+	case strings.EqualFold(p.Publisher, PublisherAzureAD):
+		return strings.EqualFold(p.Type, ExtAADSSHLinux) || strings.EqualFold(p.Type, ExtAADLoginWindows)
+	case strings.EqualFold(p.Publisher, PublisherLatch):
+		return strings.EqualFold(p.Type, ExtLatchLogin)
+	}
+	return false
 }
 
 type extensionRequest struct {
@@ -93,7 +164,7 @@ type extensionRequest struct {
 // ParseExtensionRequest reads the properties of an extension PUT. The publisher and type must
 // name an extension in the catalog (ARM's "NotFound" otherwise, kind errs.NotFound), the
 // version must be one of its versions or a major.minor prefix of one; names are returned in
-// the catalog's spelling. Malformed input is errs.Invalid.
+// the catalog's spelling; the state is Creating. Malformed input is errs.Invalid.
 func ParseExtensionRequest(raw json.RawMessage) (ExtensionProperties, error) {
 	const op = "resource.ParseExtensionRequest"
 	var req extensionRequest
@@ -113,7 +184,7 @@ func ParseExtensionRequest(raw json.RawMessage) (ExtensionProperties, error) {
 	}
 	p := ExtensionProperties{Publisher: img.Publisher, Type: img.Type, TypeHandlerVersion: req.TypeHandlerVersion,
 		AutoUpgradeMinorVersion: req.AutoUpgradeMinorVersion == nil || *req.AutoUpgradeMinorVersion,
-		EnableAutomaticUpgrade:  req.EnableAutomaticUpgrade, ProvisioningState: ProvisioningSucceeded}
+		EnableAutomaticUpgrade:  req.EnableAutomaticUpgrade, ProvisioningState: ProvisioningCreating}
 	if s := bytes.TrimSpace(req.Settings); len(s) > 0 && string(s) != "null" {
 		p.Settings = s
 	}
