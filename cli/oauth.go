@@ -123,7 +123,7 @@ func (c *client) postForm(ctx context.Context, what, endpoint string, form url.V
 	}
 	if resp.StatusCode != http.StatusOK {
 		if oe := c.oauthErrorFrom(resp, body); oe.Code != "" {
-			return nil, oe
+			return nil, conditionalAccessRefusal(oe, body) // oauth_stepup.go
 		}
 		return nil, c.apiErrorFrom(resp, body)
 	}
