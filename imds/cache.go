@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,23 +19,30 @@ type tokenCache struct {
 	timeout time.Duration
 	max     int
 
-	mu      sync.Mutex
+	// mu is read-locked by the lookup every request makes and write-locked only to start or
+	// end a control-plane call: cached answers do not queue behind each other.
+	mu      sync.RWMutex
 	entries map[cacheKey]*entry
 	flights map[cacheKey]*flight
 }
 
 type cacheKey struct{ objectID, resource string }
 
+// entry is one cached token. tok, fetched and refreshAt never change once it is stored; a
+// new token is a new entry.
 type entry struct {
 	tok       Token
 	fetched   time.Time
 	refreshAt time.Time
+	// answers holds the last body written for this token in each answer shape (see
+	// answer.go), so that the requests of one second share one encoding.
+	answers [answerShapes]atomic.Pointer[rendition]
 }
 
 // flight is one call to the control plane and the requests waiting for it.
 type flight struct {
 	done    chan struct{}
-	tok     Token
+	entry   *entry // the stored entry when err is nil
 	err     error
 	waiters int // requests waiting; read by tests to know everyone has joined
 }
@@ -53,12 +61,26 @@ func newTokenCache(fetch func(context.Context, Identity, string, bool) (Token, e
 // When a refresh fails for a reason other than a definite refusal, a cached token that has
 // not expired is still returned: a control plane down for a minute must not break programs.
 func (c *tokenCache) get(ctx context.Context, id Identity, resource string, bypass bool) (Token, error) {
+	e, err := c.getEntry(ctx, id, resource, bypass)
+	if err != nil {
+		return Token{}, err
+	}
+	return e.tok, nil
+}
+
+// getEntry is get returning the cache entry, whose answers the handler reuses.
+func (c *tokenCache) getEntry(ctx context.Context, id Identity, resource string, bypass bool) (*entry, error) {
 	k := cacheKey{id.ObjectID, resource}
-	c.mu.Lock()
+	c.mu.RLock()
 	e := c.entries[k]
+	c.mu.RUnlock()
 	if e != nil && c.usable(e, bypass) {
+		return e, nil
+	}
+	c.mu.Lock()
+	if e = c.entries[k]; e != nil && c.usable(e, bypass) { // filled between the two locks
 		c.mu.Unlock()
-		return e.tok, nil
+		return e, nil
 	}
 	f := c.join(k, id, resource, bypass)
 	c.mu.Unlock()
@@ -66,13 +88,13 @@ func (c *tokenCache) get(ctx context.Context, id Identity, resource string, bypa
 	case <-f.done:
 	case <-ctx.Done():
 		c.leave(f)
-		return Token{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	c.leave(f)
 	if f.err != nil && e != nil && !definite(f.err) && c.now().Before(e.tok.ExpiresOn) {
-		return e.tok, nil
+		return e, nil
 	}
-	return f.tok, f.err
+	return f.entry, f.err
 }
 
 // usable reports whether e may be served without asking the control plane.
@@ -115,14 +137,15 @@ func (c *tokenCache) run(k cacheKey, f *flight, id Identity, resource string, by
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.flights, k)
-	f.tok, f.err = tok, err
-	close(f.done)
+	f.err = err
 	switch {
 	case err == nil:
-		c.store(k, &entry{tok: tok, fetched: fetched, refreshAt: refreshTime(tok.ExpiresOn, fetched)})
+		f.entry = &entry{tok: tok, fetched: fetched, refreshAt: refreshTime(tok.ExpiresOn, fetched)}
+		c.store(k, f.entry)
 	case definite(err):
 		delete(c.entries, k)
 	}
+	close(f.done)
 }
 
 // checkToken refuses what the control plane should never send.

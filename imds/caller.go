@@ -1,11 +1,13 @@
 package imds
 
 import (
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -89,14 +91,17 @@ func interfaceAddrs() ([]netip.Addr, error) {
 }
 
 // hostSet is the Host header allowlist. A browser tricked by DNS rebinding sends the
-// attacker's name as Host; only the names below reach the handlers.
+// attacker's name as Host; only the names below reach the handlers. Every request reads it
+// and a listener's start adds to it, so a reader loads the current set without a lock and a
+// writer replaces it with a copy.
 type hostSet struct {
-	mu    sync.RWMutex
-	names map[string]bool
+	mu    sync.Mutex // serializes writers
+	names atomic.Pointer[map[string]bool]
 }
 
 func newHostSet(extra []string) *hostSet {
-	h := &hostSet{names: map[string]bool{}}
+	h := &hostSet{}
+	h.names.Store(&map[string]bool{})
 	for _, n := range append([]string{linkLocal.String(), "localhost", "127.0.0.1", "::1"}, extra...) {
 		h.add(n)
 	}
@@ -106,18 +111,15 @@ func newHostSet(extra []string) *hostSet {
 func (h *hostSet) add(host string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.names[hostOnly(host)] = true
+	names := maps.Clone(*h.names.Load())
+	names[hostOnly(host)] = true
+	h.names.Store(&names)
 }
 
 // allows reports whether the Host header (with or without a port) is served.
 func (h *hostSet) allows(hostHeader string) bool {
 	name := hostOnly(hostHeader)
-	if name == "" {
-		return false
-	}
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.names[name]
+	return name != "" && (*h.names.Load())[name]
 }
 
 // hostOnly drops a port and brackets and lower-cases what is left.

@@ -32,12 +32,12 @@ func (s *Server) serveIdentityInfo(w http.ResponseWriter, r *http.Request, _ req
 		errNoIdentity.write(w, identityFamily)
 		return
 	}
-	done, ok := s.idLim.acquire(id.ObjectID)
+	b, ok := s.idLim.acquire(id.ObjectID)
 	if !ok {
 		errTooMany.write(w, identityFamily)
 		return
 	}
-	defer done()
+	defer s.idLim.release(b)
 	writeJSON(w, http.StatusOK, struct {
 		TenantID string `json:"tenantId"`
 	}{id.TenantID})

@@ -50,12 +50,12 @@ func (s *Server) instanceAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		key = ap.Addr().Unmap().String()
 	}
-	done, ok := s.insLim.acquire(key)
+	b, ok := s.insLim.acquire(key)
 	if !ok {
 		errTooMany.write(w, instanceFamily)
 		return false
 	}
-	done() // instance answers come from memory: only the rate is limited
+	s.insLim.release(b) // instance answers come from memory: only the rate is limited
 	return true
 }
 

@@ -63,12 +63,7 @@ func TestConcurrencyLimitPerIdentity(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "five requests in flight", func() bool {
-		s.idLim.mu.Lock()
-		defer s.idLim.mu.Unlock()
-		b := s.idLim.buckets[userID.ObjectID]
-		return b != nil && b.inflight == 5
-	})
+	waitFor(t, "five requests in flight", func() bool { return s.idLim.inflight(userID.ObjectID) == 5 })
 	if w := serve(s, tokenPath+"?"+v18+"&"+arm+"&object_id="+userID.ObjectID); w.Code != 429 {
 		t.Errorf("sixth concurrent request: %d, want 429", w.Code)
 	}

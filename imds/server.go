@@ -72,8 +72,9 @@ func (s *Server) guard(r *http.Request, rt route, found bool) (refusal, bool) {
 	switch {
 	case !s.isLocal(r):
 		return errNotLocal, true
-	case len(r.Header.Values("X-Forwarded-For")) > 0 || len(r.Header.Values("Forwarded")) > 0:
+	case len(r.Header["X-Forwarded-For"]) > 0 || len(r.Header["Forwarded"]) > 0:
 		// Present at all, even empty: only a proxy adds it, and a proxy means a remote caller.
+		// (net/http canonicalizes the names it reads, so the map is indexed directly.)
 		return errForwarded, true
 	case !s.hosts.allows(r.Host):
 		return errHost, true

@@ -32,24 +32,20 @@ type appServiceBody struct {
 }
 
 func (s *Server) serveIMDSToken(w http.ResponseWriter, r *http.Request, req request) {
-	s.serveToken(w, r, req, imdsSelectors, s.imdsBody)
+	s.serveToken(w, r, req, imdsSelectors, imdsShape)
 }
 
 func (s *Server) serveCloudShellToken(w http.ResponseWriter, r *http.Request, req request) {
-	s.serveToken(w, r, req, imdsSelectors, s.imdsBody)
+	s.serveToken(w, r, req, imdsSelectors, imdsShape)
 }
 
 func (s *Server) serveAppServiceToken(w http.ResponseWriter, r *http.Request, req request) {
-	s.serveToken(w, r, req, appServiceSelectors, func(id Identity, tok Token, resource string) any {
-		return appServiceBody{AccessToken: tok.AccessToken, ExpiresOn: unix(tok.ExpiresOn),
-			Resource: resource, TokenType: "Bearer", ClientID: id.ClientID}
-	})
+	s.serveToken(w, r, req, appServiceSelectors, appServiceShape)
 }
 
 // serveToken is the flow all three protocols share: audience, identity, the identity's
 // limits, then the cache (which calls the control plane when it must).
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, req request, names []string,
-	body func(Identity, Token, string) any) {
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, req request, names []string, shape answerShape) {
 	resource := req.q.Get("resource")
 	if resource == "" {
 		errNoAudience.write(w, identityFamily)
@@ -60,19 +56,18 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, req request,
 		ref.write(w, identityFamily)
 		return
 	}
-	done, ok := s.idLim.acquire(id.ObjectID)
+	b, ok := s.idLim.acquire(id.ObjectID)
 	if !ok {
 		errTooMany.write(w, identityFamily)
 		return
 	}
-	defer done()
-	tok, err := s.cache.get(r.Context(), id, resource, strings.EqualFold(req.q.Get("bypass_cache"), "true"))
+	defer s.idLim.release(b)
+	e, err := s.cache.getEntry(r.Context(), id, resource, strings.EqualFold(req.q.Get("bypass_cache"), "true"))
 	if err != nil {
 		s.tokenError(err, resource).write(w, identityFamily)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body(id, tok, resource))
+	answer(e, shape, id, resource, s.cfg.Now()).write(w)
 }
 
 func (s *Server) identityFor(r *http.Request, req request, names []string) (Identity, refusal, bool) {
@@ -96,8 +91,10 @@ func (s *Server) tokenError(err error, resource string) refusal {
 	return errInternal
 }
 
-func (s *Server) imdsBody(id Identity, tok Token, resource string) any {
-	now := s.cfg.Now()
+// imdsVarying is what moves in an IMDS answer with the clock: expires_in and ext_expires_in
+// count down to expiry from now, as Azure's cached tokens do, and not_before is now when the
+// control plane gave none.
+func imdsVarying(tok Token, now time.Time) [3]int64 {
 	nbf, ext := tok.NotBefore, tok.ExtExpiresOn
 	if nbf.IsZero() {
 		nbf = now
@@ -105,13 +102,18 @@ func (s *Server) imdsBody(id Identity, tok Token, resource string) any {
 	if ext.IsZero() {
 		ext = tok.ExpiresOn
 	}
+	return [3]int64{seconds(tok.ExpiresOn.Sub(now)), seconds(ext.Sub(now)), nbf.Unix()}
+}
+
+// imdsBody is the IMDS answer for tok with the moving values v (imdsVarying).
+func imdsBody(id Identity, tok Token, resource string, v [3]int64) tokenBody {
 	return tokenBody{AccessToken: tok.AccessToken, ClientID: id.ClientID,
-		ExpiresIn: seconds(tok.ExpiresOn.Sub(now)), ExpiresOn: unix(tok.ExpiresOn),
-		ExtExpiresIn: seconds(ext.Sub(now)), NotBefore: unix(nbf),
+		ExpiresIn: strconv.FormatInt(v[0], 10), ExpiresOn: unix(tok.ExpiresOn),
+		ExtExpiresIn: strconv.FormatInt(v[1], 10), NotBefore: strconv.FormatInt(v[2], 10),
 		Resource: resource, TokenType: "Bearer"}
 }
 
 func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
-// seconds counts down to expiry from now, as Azure's cached tokens do; never negative.
-func seconds(d time.Duration) string { return strconv.FormatInt(max(int64(d/time.Second), 0), 10) }
+// seconds is d in whole seconds, never negative.
+func seconds(d time.Duration) int64 { return max(int64(d/time.Second), 0) }
