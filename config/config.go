@@ -37,6 +37,14 @@ type Config struct {
 	InsecureHTTP bool `json:"insecureHTTP"`
 	// ShutdownTimeout bounds how long in-flight requests may run after SIGTERM.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// SignInRetentionDays is how many days sign-in log entries are kept (1 to 730).
+	SignInRetentionDays int `json:"signInRetentionDays"`
+	// RiskGeoTable is an optional file mapping address ranges to places, one
+	// "cidr,country,latitude,longitude" a line; it turns on impossible-travel risk.
+	RiskGeoTable string `json:"riskGeoTable"`
+	// RiskBadAddresses is an optional file of known-bad address ranges, one CIDR a line;
+	// sign-ins from them are high risk.
+	RiskBadAddresses string `json:"riskBadAddresses"`
 }
 
 // Defaults that Default fills in.
@@ -45,6 +53,7 @@ const (
 	DefaultDomain          = "contoso.test"
 	DefaultSigningAlg      = "ES256"
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultSignInRetention = 30 // days, as Entra keeps sign-ins in its free tier
 )
 
 // Default returns the configuration used where nothing else is said. Data has no default: an
@@ -57,6 +66,8 @@ func Default() Config {
 		LogFormat:       "json",
 		LogLevel:        "info",
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
+
+		SignInRetentionDays: DefaultSignInRetention,
 	}
 }
 

@@ -61,7 +61,12 @@ func TestValidate(t *testing.T) {
 		{"fail/insecure-public-ip", func(c *Config) { c.InsecureHTTP, c.Addr = true, "10.0.0.5:8443" }, "loopback"},
 		{"fail/shutdown-zero", func(c *Config) { c.ShutdownTimeout = 0 }, "--shutdown-timeout"},
 		{"fail/shutdown-huge", func(c *Config) { c.ShutdownTimeout = Duration(time.Hour) }, "--shutdown-timeout"},
+		{"fail/retention-zero", func(c *Config) { c.SignInRetentionDays = 0 }, "--sign-in-retention-days"},
+		{"fail/retention-over-two-years", func(c *Config) { c.SignInRetentionDays = 731 }, "--sign-in-retention-days"},
+		{"fail/geo-table-missing", func(c *Config) { c.RiskGeoTable = aFile + ".none" }, "--risk-geo-table"},
+		{"fail/bad-addresses-directory", func(c *Config) { c.RiskBadAddresses = c.Data }, "--risk-bad-addresses"},
 		{"ok/defaults", func(c *Config) {}, ""},
+		{"ok/retention-and-risk-files", func(c *Config) { c.SignInRetentionDays, c.RiskGeoTable, c.RiskBadAddresses = 730, aFile, aFile }, ""},
 		{"ok/postgres", func(c *Config) { c.Database = "postgres://latch:pw@db.example:5432/latch?sslmode=verify-full" }, ""},
 		{"ok/postgres-socket", func(c *Config) { c.Database = "postgresql://latch@/latch?host=/run/postgresql" }, ""},
 		{"ok/tls-files", func(c *Config) { c.TLSCert, c.TLSKey = aFile, aFile }, ""},
@@ -144,7 +149,8 @@ func TestLoadPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Data: data, Addr: "127.0.0.1:9100", URL: "https://localhost:9100", Database: "postgres://u:p@db/latch",
-		Domain: "wingtip.test", SigningAlg: "ES256", LogFormat: "json", LogLevel: "debug", ShutdownTimeout: Duration(5 * time.Second)}
+		Domain: "wingtip.test", SigningAlg: "ES256", LogFormat: "json", LogLevel: "debug", ShutdownTimeout: Duration(5 * time.Second),
+		SignInRetentionDays: DefaultSignInRetention}
 	if cfg != want {
 		t.Fatalf("Load() =\n%+v\nwant\n%+v", cfg, want)
 	}
@@ -163,6 +169,8 @@ func TestLoadRefusals(t *testing.T) {
 		{"fail/numeric-duration", `{"data":"/tmp","shutdownTimeout":30}`, nil, "duration"},
 		{"fail/env-bool", `{"data":"/tmp"}`, map[string]string{"LATCH_INSECURE_HTTP": "maybe"}, "LATCH_INSECURE_HTTP"},
 		{"fail/env-duration", `{"data":"/tmp"}`, map[string]string{"LATCH_SHUTDOWN_TIMEOUT": "soon"}, "LATCH_SHUTDOWN_TIMEOUT"},
+		{"fail/env-int", `{"data":"/tmp"}`, map[string]string{"LATCH_SIGN_IN_RETENTION_DAYS": "a month"}, "LATCH_SIGN_IN_RETENTION_DAYS"},
+		{"fail/retention-text", `{"data":"/tmp","signInRetentionDays":"30"}`, nil, "signInRetentionDays"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,5 +198,16 @@ func TestDecodeRefusesOversizedFile(t *testing.T) {
 	big := `{"data":"` + strings.Repeat("a", maxFileSize) + `"}`
 	if err := Decode(strings.NewReader(big), "big.json", &c); err == nil {
 		t.Fatal("Decode() accepted a file over the size cap")
+	}
+}
+
+func TestLoadRetentionFromFlagAndEnv(t *testing.T) {
+	cfg, err := load(t, []string{"--data", t.TempDir(), "--sign-in-retention-days", "90"}, map[string]string{"LATCH_SIGN_IN_RETENTION_DAYS": "7"})
+	if err != nil || cfg.SignInRetentionDays != 90 {
+		t.Fatalf("flag: %d, %v; want 90 over the environment's 7", cfg.SignInRetentionDays, err)
+	}
+	cfg, err = load(t, []string{"--data", t.TempDir()}, map[string]string{"LATCH_SIGN_IN_RETENTION_DAYS": "7"})
+	if err != nil || cfg.SignInRetention() != 7*24*time.Hour {
+		t.Fatalf("environment: %v, %v", cfg.SignInRetention(), err)
 	}
 }

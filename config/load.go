@@ -21,7 +21,7 @@ const maxFileSize = 1 << 20
 type setting struct {
 	flag  string
 	usage string
-	field func(*Config) any // *string, *bool or *Duration
+	field func(*Config) any // *string, *bool, *int or *Duration
 }
 
 var settings = []setting{
@@ -37,6 +37,9 @@ var settings = []setting{
 	{"log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 	{"insecure-http", "serve plain HTTP (loopback addresses only)", func(c *Config) any { return &c.InsecureHTTP }},
 	{"shutdown-timeout", "how long in-flight requests may finish after SIGTERM", func(c *Config) any { return &c.ShutdownTimeout }},
+	{"sign-in-retention-days", "days the sign-in log keeps entries (1 to 730)", func(c *Config) any { return &c.SignInRetentionDays }},
+	{"risk-geo-table", "file of address ranges and places for impossible-travel risk (cidr,country,lat,lon a line)", func(c *Config) any { return &c.RiskGeoTable }},
+	{"risk-bad-addresses", "file of known-bad address ranges, one CIDR a line", func(c *Config) any { return &c.RiskBadAddresses }},
 }
 
 // envName is the LATCH_* variable of a flag, e.g. tls-cert → LATCH_TLS_CERT.
@@ -62,6 +65,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 			fs.StringVar(p, s.flag, *p, usage)
 		case *bool:
 			fs.BoolVar(p, s.flag, *p, usage)
+		case *int:
+			fs.IntVar(p, s.flag, *p, usage)
 		case *Duration:
 			fs.DurationVar((*time.Duration)(p), s.flag, time.Duration(*p), usage)
 		}
@@ -154,6 +159,12 @@ func setFromText(field any, v string) error {
 			return fmt.Errorf("%q is not true or false", v)
 		}
 		*p = b
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p = n
 	case *Duration:
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -170,6 +181,8 @@ func copyField(dst, src any) {
 		*d = *src.(*string)
 	case *bool:
 		*d = *src.(*bool)
+	case *int:
+		*d = *src.(*int)
 	case *Duration:
 		*d = *src.(*Duration)
 	}

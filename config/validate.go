@@ -24,7 +24,7 @@ func (c Config) Validate() error {
 	var problems []error
 	for _, check := range []func() []error{
 		c.checkData, c.checkAddr, c.checkURL, c.checkDatabase, c.checkDomain,
-		c.checkTLS, c.checkSigning, c.checkLogging, c.checkInsecureHTTP, c.checkShutdown,
+		c.checkTLS, c.checkSigning, c.checkLogging, c.checkInsecureHTTP, c.checkShutdown, c.checkSignIns,
 	} {
 		problems = append(problems, check()...)
 	}

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -129,4 +131,34 @@ func (s *Server) passwordReset(ctx context.Context, tenantID, userID string) (ti
 		return time.Time{}, nil
 	}
 	return changed, nil
+}
+
+// LoadRiskTables reads the admin's geo table and known-bad list from the named files; an
+// empty name leaves that table out.
+//
+// Errors: the file's open error, or Invalid from risk.ParseGeoTable or risk.ParseAddressList
+// naming the bad line.
+func LoadRiskTables(geoPath, badPath string) (RiskTables, error) {
+	var t RiskTables
+	if geoPath != "" {
+		f, err := os.Open(geoPath)
+		if err != nil {
+			return t, err
+		}
+		defer f.Close()
+		if t.Geo, err = risk.ParseGeoTable(f); err != nil {
+			return t, fmt.Errorf("%s: %w", geoPath, err)
+		}
+	}
+	if badPath != "" {
+		f, err := os.Open(badPath)
+		if err != nil {
+			return t, err
+		}
+		defer f.Close()
+		if t.BadAddresses, err = risk.ParseAddressList(f); err != nil {
+			return t, fmt.Errorf("%s: %w", badPath, err)
+		}
+	}
+	return t, nil
 }

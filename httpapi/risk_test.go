@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -211,5 +212,54 @@ func TestSignInRiskUnreadableHistory(t *testing.T) {
 	level, reasons := e.score("22222222-2222-4222-8222-222222222222", "198.18.0.1")
 	if level != risk.High || !slices.Contains(signals(reasons), riskSignalHistoryUnavailable) {
 		t.Fatalf("got %s %v", level, reasons)
+	}
+}
+
+func TestLoadRiskTables(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	geo, bad, junk := write("geo.csv", geoTable), write("bad.txt", "198.18.0.0/15\n"), write("junk", "nonsense\n")
+	for _, tc := range []struct {
+		name     string
+		geo, bad string
+		ok       bool
+	}{
+		{"fail/missing-file", filepath.Join(dir, "absent"), "", false},
+		{"fail/bad-geo-line", junk, "", false},
+		{"fail/bad-address-line", "", junk, false},
+		{"ok/none", "", "", true},
+		{"ok/both", geo, bad, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tables, err := LoadRiskTables(tc.geo, tc.bad)
+			if (err == nil) != tc.ok {
+				t.Fatalf("err %v", err)
+			}
+			if tc.ok && tc.geo != "" && (tables.Geo == nil || len(tables.BadAddresses) != 1) {
+				t.Fatalf("tables %+v", tables)
+			}
+		})
+	}
+}
+
+// Retention removes what is older than the retention, in every tenant, and nothing newer.
+func TestPurgeSignIns(t *testing.T) {
+	e := newRiskEnv(t)
+	const user = "22222222-2222-4222-8222-222222222222"
+	e.signIn(t, user, "192.0.2.1", 31*24*time.Hour, 0)
+	e.signIn(t, user, "192.0.2.1", 29*24*time.Hour, 0)
+	n, err := e.s.PurgeSignIns(context.Background(), 30*24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v; want 1", n, err)
+	}
+	left, _ := e.s.Store.ListSignIns(context.Background(), e.tenant, signinlog.Filter{}, 0)
+	if len(left) != 1 {
+		t.Fatalf("left %v", left)
 	}
 }

@@ -107,13 +107,18 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.Wri
 	if boot.Created {
 		printFirstStart(stderr, cfg, boot, tlsState.caFile)
 	}
+	riskTables, err := httpapi.LoadRiskTables(cfg.RiskGeoTable, cfg.RiskBadAddresses)
+	if err != nil {
+		return fmt.Errorf("loading the sign-in risk tables: %w", err)
+	}
 	api := &httpapi.Server{Store: st, Tokens: tokens, Secrets: authn.NewSecretVerifier(time.Now),
-		Log: log, Now: time.Now, URL: cfg.URL, HomeTenantID: boot.Tenant.ID}
+		Log: log, Now: time.Now, URL: cfg.URL, HomeTenantID: boot.Tenant.ID, Risk: riskTables}
 	srv := newHTTPServer(newHandler(api, st, boot.Tenant.ID, metrics.New(), log), tlsState.config(), log)
 
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	startMaintenance(loopCtx, &wg, cfg, log, tokens, boot.Tenant.ID, tlsState)
+	every(loopCtx, &wg, httpapi.SignInRetentionInterval, func() { purgeSignIns(loopCtx, api, cfg, log) })
 	log.Info("listening", "url", cfg.URL, "addr", ln.Addr().String(), "tenantId", boot.Tenant.ID,
 		"caFile", tlsState.caFile, "tls", !cfg.InsecureHTTP)
 	err = serveUntilDone(ctx, srv, ln, !cfg.InsecureHTTP, time.Duration(cfg.ShutdownTimeout), log)
@@ -313,6 +318,17 @@ func startMaintenance(ctx context.Context, wg *sync.WaitGroup, cfg config.Config
 	})
 	if t.dir != "" {
 		every(ctx, wg, certRenewalCheck, func() { t.renew(log) })
+	}
+}
+
+// purgeSignIns deletes sign-ins older than the configured retention.
+func purgeSignIns(ctx context.Context, api *httpapi.Server, cfg config.Config, log *slog.Logger) {
+	n, err := api.PurgeSignIns(ctx, cfg.SignInRetention())
+	if err != nil && ctx.Err() == nil {
+		log.Error("deleting old sign-in log entries failed", "err", err)
+	}
+	if n > 0 {
+		log.Info("deleted old sign-in log entries", "count", n, "retentionDays", cfg.SignInRetentionDays)
 	}
 }
 
