@@ -268,8 +268,12 @@ type rig struct {
 func newRig(t *testing.T, cp *fakeCP) *rig {
 	dir := t.TempDir()
 	st := State{Server: cp.srv.URL, MachineID: "m1", TenantID: "tenant-1", Audience: "aud", ResourceID: cp.gs.ResourceID}
-	c, err := NewClient(st, newKey(t), cp.srv.Client())
+	key := newKey(t)
+	c, err := NewClient(st, key, cp.srv.Client())
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := save(dir, st, key); err != nil {
 		t.Fatal(err)
 	}
 	srv := imds.New(NewSource(c), imds.Config{Logger: slog.New(slog.DiscardHandler)})

@@ -73,6 +73,9 @@ func Serve(ctx context.Context, c *Client, o RunOptions) error {
 	if o.StateDir == "" {
 		o.StateDir = DefaultStateDir
 	}
+	if o.IMDSAddr == "" {
+		o.IMDSAddr = DefaultIMDSAddr
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,7 +21,7 @@ func newAgentCommand() *cobra.Command {
 		Use:   "agent",
 		Short: "Run the Latch machine agent: onboarding and the instance metadata service.",
 	}
-	cmd.AddCommand(newAgentConnect(), newAgentRun(), newAgentInstallUnit(), newAgentPrincipals())
+	cmd.AddCommand(newAgentConnect(), newAgentRun(), newAgentStatus(), newAgentDoctor(), newAgentInstallUnit(), newAgentPrincipals())
 	return cmd
 }
 
@@ -49,22 +51,115 @@ func newAgentConnect() *cobra.Command {
 
 func newAgentRun() *cobra.Command {
 	o := agent.RunOptions{LinkLocal: true}
+	login, socket := true, agent.DefaultSocketPath
 	cmd := &cobra.Command{
 		Use:   "run",
-		Short: "Serve the instance metadata service for this machine and report its status.",
+		Short: "Serve the instance metadata service, follow the control plane's goal state (login extensions) and report status.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			return agent.Run(ctx, o)
+			return runAgent(ctx, o, login, socket)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&login, "login", true, "Let login extensions configure OpenSSH for directory users (false: they fail, saying so).")
+	f.StringVar(&socket, "socket", agent.DefaultSocketPath, "The login decision socket the principals command asks.")
+	f.StringVar(&o.StateDir, "state-dir", agent.DefaultStateDir, "Where the machine key and state are kept.")
+	f.StringVar(&o.IMDSAddr, "imds-addr", agent.DefaultIMDSAddr, "Loopback address the metadata service always listens on.")
+	f.BoolVar(&o.LinkLocal, "link-local", true, "Also serve 169.254.169.254:80 when the address can be bound.")
+	f.StringVar(&o.EndpointsFile, "endpoints", "", "JSON file overriding the goal state's endpoints (login, registration, device, access, management); default: endpoints.json in the state directory when present.")
+	f.DurationVar(&o.GoalStateWait, "goal-state-wait", agent.DefaultGoalStateWait, "How long one long-poll for the goal state waits.")
+	return cmd
+}
+
+// runAgent serves with the machine's login setup, whose decision socket runs beside it.
+func runAgent(ctx context.Context, o agent.RunOptions, login bool, socket string) error {
+	st, key, err := agent.Load(o.StateDir)
+	if err != nil {
+		return err
+	}
+	c, err := agent.NewClient(st, key, nil)
+	if err != nil {
+		return err
+	}
+	if login {
+		lg, err := agent.NewLogin(agent.LoginOptions{StateDir: o.StateDir, SocketPath: socket, Client: c, Logger: o.Logger})
+		if err != nil {
+			return err
+		}
+		o.Login = lg
+		go func() {
+			if err := lg.Run(ctx); err != nil && ctx.Err() == nil {
+				o.Logger.Error("login decisions are not served", "error", err)
+			}
+		}()
+	}
+	return agent.Serve(ctx, c, o)
+}
+
+func newAgentStatus() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the device state, the machine, the goal state and the last errors, as dsregcmd /status does (-o json for JSON).",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := agent.ReadStatus(dir)
+			if err != nil {
+				return err
+			}
+			if wantJSON(cmd) {
+				return printJSON(cmd, st)
+			}
+			return st.WriteText(cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&dir, "state-dir", agent.DefaultStateDir, "Where the machine key and state are kept.")
+	return cmd
+}
+
+func newAgentDoctor() *cobra.Command {
+	var o agent.DoctorOptions
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Run the login extension's troubleshooting checks (metadata service, identity, token, endpoints, DNS); exits non-zero when one fails.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			checks, err := agent.Doctor(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			failed := 0
+			if wantJSON(cmd) {
+				for _, c := range checks {
+					if !c.OK {
+						failed++
+					}
+				}
+				err = printJSON(cmd, checks)
+			} else {
+				failed, err = agent.WriteChecks(cmd.OutOrStdout(), checks)
+			}
+			if err == nil && failed > 0 {
+				cmd.SilenceUsage = true
+				err = fmt.Errorf("%d of %d checks failed", failed, len(checks))
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.StateDir, "state-dir", agent.DefaultStateDir, "Where the machine key and state are kept.")
-	f.StringVar(&o.IMDSAddr, "imds-addr", agent.DefaultIMDSAddr, "Loopback address the metadata service always listens on.")
-	f.BoolVar(&o.LinkLocal, "link-local", true, "Also serve 169.254.169.254:80 when the address can be bound.")
+	f.StringVar(&o.IMDSAddr, "imds-addr", agent.DefaultIMDSAddr, "Loopback address of the agent's metadata service.")
+	f.StringVar(&o.EndpointsFile, "endpoints", "", "JSON file overriding the goal state's endpoints, as for latch agent run.")
 	return cmd
+}
+
+// wantJSON: the agent's reports are text unless -o json (or jsonc) was given explicitly.
+func wantJSON(cmd *cobra.Command) bool {
+	f := cmd.Flag("output")
+	return f != nil && f.Changed && strings.HasPrefix(f.Value.String(), "json")
 }
 
 func newAgentInstallUnit() *cobra.Command {
