@@ -121,7 +121,7 @@ func (s *Server) resourceFor(ctx context.Context, a authority, scope, v1resource
 		return s.graphAudience(), nil
 	}
 	n := token.NormalizeAudience(resource)
-	if n == token.NormalizeAudience(s.armAudience()) || n == token.NormalizeAudience(s.graphAudience()) {
+	if n == token.NormalizeAudience(s.armAudience()) || n == token.NormalizeAudience(s.graphAudience()) || n == s.registrationAudience() {
 		return resource, nil
 	}
 	sps, err := s.Store.ListServicePrincipals(ctx, a.Tenant.ID)
