@@ -45,10 +45,20 @@ type auditLog struct {
 	sys    *syslog.Writer // nil without /dev/log
 	mu     sync.Mutex     // guards the spool file
 	kick   chan struct{}
+	now    func() time.Time
+
+	recentMu sync.Mutex
+	recent   map[string]time.Time // decisions recorded within repeatWindow
 }
 
+// repeatWindow: sshd runs the principals command twice for one login, once when the client
+// offers the key and again when it signs with it, within milliseconds. The second, identical
+// decision is not a second login, so it is not recorded twice. A person logging in again
+// with the same certificate takes longer than this.
+const repeatWindow = 2 * time.Second
+
 func newAuditLog(path string, c *Client, log *slog.Logger, useSyslog bool) *auditLog {
-	a := &auditLog{path: path, client: c, log: log, kick: make(chan struct{}, 1)}
+	a := &auditLog{path: path, client: c, log: log, kick: make(chan struct{}, 1), now: time.Now, recent: map[string]time.Time{}}
 	if _, err := os.Stat("/dev/log"); err == nil && useSyslog {
 		a.sys, _ = syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, "latch-agent")
 	}
@@ -82,6 +92,9 @@ func newEventID() string {
 // record logs ev and appends it to the spool. A spool that cannot be written is logged: the
 // decision stands, and the journal still has the event.
 func (a *auditLog) record(ev machineapi.LoginEvent) {
+	if a.repeated(ev) {
+		return
+	}
 	attrs := []any{"user", ev.User, "objectId", ev.ObjectID, "upn", ev.UPN, "keyId", ev.KeyID,
 		"serial", ev.Serial, "correlationId", ev.CorrelationID, "admin", ev.Admin, "stale", ev.Stale, "reason", ev.Reason, "eventId", ev.ID}
 	msg := "directory login refused"
@@ -106,6 +119,28 @@ func (a *auditLog) record(ev machineapi.LoginEvent) {
 	case a.kick <- struct{}{}:
 	default:
 	}
+}
+
+// repeated reports whether the same decision on the same certificate was recorded within
+// repeatWindow, and forgets older ones.
+func (a *auditLog) repeated(ev machineapi.LoginEvent) bool {
+	if ev.KeyID == "" {
+		return false // nothing identifies the certificate: record every one
+	}
+	key := fmt.Sprintf("%s|%s|%d|%t|%s", ev.User, ev.KeyID, ev.Serial, ev.Allowed, ev.Reason)
+	now := a.now()
+	a.recentMu.Lock()
+	defer a.recentMu.Unlock()
+	for k, t := range a.recent {
+		if now.Sub(t) > repeatWindow {
+			delete(a.recent, k)
+		}
+	}
+	if _, ok := a.recent[key]; ok {
+		return true
+	}
+	a.recent[key] = now
+	return false
 }
 
 func (a *auditLog) appendSpool(ev machineapi.LoginEvent) error {

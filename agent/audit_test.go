@@ -128,10 +128,33 @@ func TestLoginCacheSurvivesRestart(t *testing.T) {
 		t.Fatalf("cache after restart %+v", got)
 	}
 	t.Run("ok/confirm-writes-at-most-every-few-seconds", func(t *testing.T) {
+		first := clock.t.Add(time.Second)
+		clock.t = first
+		again.Confirm(clock.t) // the first since the restart is written
 		clock.t = clock.t.Add(time.Second)
 		again.Confirm(clock.t)
-		if c, _ := loadCache(again.cachePath()); !c.ConfirmedAt.Equal(testNow.Add(time.Minute)) {
+		if c, _ := loadCache(again.cachePath()); !c.ConfirmedAt.Equal(first) {
 			t.Fatalf("confirmation a second later was written: %v", c.ConfirmedAt)
 		}
 	})
+}
+
+func TestAuditRecordsOneLoginOnce(t *testing.T) {
+	clock := &fakeClock{t: testNow}
+	a := newAuditLog(filepath.Join(t.TempDir(), auditSpoolFile), nil, quietLogger(), false)
+	a.now = clock.now
+	ev := func() machineapi.LoginEvent {
+		return machineapi.LoginEvent{ID: newEventID(), User: "alice@contoso.test", KeyID: "corr=c,tid=t,oid=o,upn=u", Serial: 7, Allowed: true}
+	}
+	a.record(ev())
+	a.record(ev()) // sshd's second call for the same login
+	clock.t = clock.t.Add(time.Minute)
+	a.record(ev()) // a new login with the same certificate
+	refused := ev()
+	refused.KeyID = ""
+	a.record(refused)
+	a.record(refused) // no key id: nothing says it is the same login
+	if evs, _, _ := a.pending(10); len(evs) != 4 {
+		t.Fatalf("%d events recorded, want 4", len(evs))
+	}
 }
