@@ -16,6 +16,7 @@ func (s *Server) graphRoutes(mux *http.ServeMux) {
 	s.graphAppRoutes(mux)
 	s.graphRoleRoutes(mux)
 	s.graphCARoutes(mux)
+	s.graphDeviceRoutes(mux) // graph_devices.go
 	mux.HandleFunc("POST /v1.0/directoryObjects/getByIds", s.graph(s.getByIds))
 	mux.HandleFunc("GET /v1.0/directoryObjects/{id}", s.graph(s.getDirectoryObject))
 	for _, coll := range []string{"users", "groups", "servicePrincipals", "directoryObjects"} {
