@@ -18,7 +18,7 @@ func newConditionalAccessCommand(a *app) *cobra.Command {
 	policy := newGroup("policy", "Manage Conditional Access policies.",
 		newCAPolicyCreate(a), newCAPolicyList(a), newCAPolicyShow(a), newCAPolicyUpdate(a), newCAPolicyDelete(a))
 	return newGroup("conditional-access", "Manage Conditional Access and ask what it would decide.",
-		policy, newCAWhatIf(a))
+		policy, newCANamedLocationCommand(a), newCAStrengthCommand(a), newCAWhatIf(a))
 }
 
 // policyFields holds the flags that shape a policy body: --body, and --name and --state,

@@ -35,6 +35,7 @@ func (f *fakeIdP) graphHandler(w http.ResponseWriter, r *http.Request) {
 	raw, _ := json.Marshal(body)
 	g.requests = append(g.requests, r.Method+" "+r.URL.EscapedPath()+"?"+r.URL.Query().Get("$filter")+" "+string(raw))
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1.0/"), "/")
+	parts = g.conditionalAccessParts(parts) // fakegraph_ca_test.go
 	status, out := g.route(r.Method, parts, body, r.URL.Query().Get("$filter"), f.url())
 	if status == 404 {
 		out = map[string]any{"error": map[string]any{"code": "Request_ResourceNotFound",

@@ -16,8 +16,8 @@ func newSignInCommand(a *app) *cobra.Command {
 
 // signInFilter holds the flags of signin list, which become one $filter.
 type signInFilter struct {
-	user, app, start, status string
-	top                      int
+	user, app, start, end, status string
+	top                           int
 }
 
 func newSignInList(a *app) *cobra.Command {
@@ -25,7 +25,7 @@ func newSignInList(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List sign-ins, newest first.",
-		Example: `  latch signin list --user alice@contoso.test --status failure --start-time 2026-03-01T00:00:00Z`,
+		Example: `  latch signin list --user alice@contoso.test --status failure --start-time 2026-03-01T00:00:00Z --end-time 2026-03-02T00:00:00Z`,
 		Args:    cobra.NoArgs,
 		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
 			q, err := sf.query()
@@ -44,9 +44,16 @@ func newSignInList(a *app) *cobra.Command {
 	f.StringVar(&sf.user, "user", "", "The user's principal name or object id.")
 	f.StringVar(&sf.app, "app", "", "The application (client) id.")
 	f.StringVar(&sf.start, "start-time", "", "Only sign-ins at or after this time (RFC 3339, e.g. 2026-03-01T00:00:00Z).")
+	f.StringVar(&sf.end, "end-time", "", "Only sign-ins at or before this time (RFC 3339).")
 	f.StringVar(&sf.status, "status", "", "success or failure.")
 	f.IntVar(&sf.top, "top", 0, "At most this many sign-ins (1 to 1000; default all the server returns).")
 	return cmd
+}
+
+func endBeforeStart(start, end string) bool {
+	s, _ := time.Parse(time.RFC3339, start)
+	e, _ := time.Parse(time.RFC3339, end)
+	return e.Before(s)
 }
 
 // query turns the flags into $filter and $top, refusing bad values before any request.
@@ -62,12 +69,18 @@ func (sf signInFilter) query() (url.Values, error) {
 	if sf.app != "" {
 		clauses = append(clauses, odataEq("appId", sf.app))
 	}
-	if sf.start != "" {
-		t, err := time.Parse(time.RFC3339, sf.start)
-		if err != nil {
-			return nil, usagef("--start-time must be an RFC 3339 time such as 2026-03-01T00:00:00Z.")
+	for _, b := range []struct{ flag, value, op string }{{"--start-time", sf.start, "ge"}, {"--end-time", sf.end, "le"}} {
+		if b.value == "" {
+			continue
 		}
-		clauses = append(clauses, "createdDateTime ge "+t.UTC().Format(time.RFC3339))
+		t, err := time.Parse(time.RFC3339, b.value)
+		if err != nil {
+			return nil, usagef("%s must be an RFC 3339 time such as 2026-03-01T00:00:00Z.", b.flag)
+		}
+		clauses = append(clauses, "createdDateTime "+b.op+" "+t.UTC().Format(time.RFC3339Nano))
+	}
+	if sf.start != "" && sf.end != "" && endBeforeStart(sf.start, sf.end) {
+		return nil, usagef("--end-time is before --start-time.")
 	}
 	switch strings.ToLower(sf.status) {
 	case "":
