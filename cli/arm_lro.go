@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,19 +22,33 @@ const (
 )
 
 // write sends a PUT, PATCH, POST or DELETE and waits for the operation it starts. It returns
-// the final resource; a DELETE returns nil.
+// the final resource; a DELETE returns nil. While it waits, stderr shows az's one-line
+// "Running .." progress.
 func (c *arm) write(ctx context.Context, method, path, apiVersion string, body any) (map[string]any, error) {
 	resURL := c.url(path, apiVersion, nil)
-	resp, raw, err := c.send(ctx, method, resURL, body)
+	out, resp, err := c.start(ctx, method, resURL, body)
 	if err != nil {
 		return nil, err
 	}
-	var out map[string]any
-	if err := decodeAnswer(resp, raw, &out); err != nil {
-		return nil, err
-	}
 	op := &operation{c: c, method: method, resURL: resURL, last: resp}
+	defer op.endProgress()
 	return op.finish(ctx, out)
+}
+
+// writeNoWait sends the request and returns the first answer without following the
+// operation it starts, as az's --no-wait does.
+func (c *arm) writeNoWait(ctx context.Context, method, path, apiVersion string, body any) (map[string]any, error) {
+	out, _, err := c.start(ctx, method, c.url(path, apiVersion, nil), body)
+	return out, err
+}
+
+func (c *arm) start(ctx context.Context, method, resURL string, body any) (map[string]any, *http.Response, error) {
+	resp, raw, err := c.send(ctx, method, resURL, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out map[string]any
+	return out, resp, decodeAnswer(resp, raw, &out)
 }
 
 // operation is one long-running operation being followed.
@@ -41,6 +57,27 @@ type operation struct {
 	method string
 	resURL string
 	last   *http.Response // the latest answer, for Retry-After
+	polls  int            // polls so far, for the progress spinner
+}
+
+// spinner is what az's progress line turns through.
+var spinner = []string{"|", "/", "-", "\\"}
+
+// progress redraws the one-line progress on stderr before a poll, unless only errors are
+// to be shown.
+func (op *operation) progress() {
+	a := op.c.s.a
+	if !a.onlyErrors {
+		io.WriteString(a.stderr, "\r"+spinner[op.polls%len(spinner)]+" Running ..")
+	}
+	op.polls++
+}
+
+// endProgress clears the progress line once the operation is over.
+func (op *operation) endProgress() {
+	if a := op.c.s.a; op.polls > 0 && !a.onlyErrors {
+		io.WriteString(a.stderr, "\r"+strings.Repeat(" ", len("| Running .."))+"\r")
+	}
 }
 
 func (op *operation) finish(ctx context.Context, first map[string]any) (map[string]any, error) {
@@ -124,7 +161,8 @@ func (op *operation) pollResource(ctx context.Context) (map[string]any, error) {
 			return out, nil
 		}
 		if finalState(state) {
-			return nil, operationFailed(state, "", "", op.c.s.a.correlationID)
+			code, msg := resourceFailure(out, state)
+			return nil, operationFailed(state, code, msg, op.c.s.a.correlationID)
 		}
 	}
 	return nil, failf("the operation did not finish; check it later with a show command.")
@@ -162,6 +200,7 @@ func (op *operation) wait(ctx context.Context, next string) error {
 		d = min(time.Duration(s)*time.Second, maxPollInterval)
 	}
 	op.c.s.a.debugf("Waiting %s before polling %s", d, next)
+	op.progress()
 	return op.c.s.a.sleep(ctx, d)
 }
 
@@ -179,6 +218,29 @@ func finalState(s string) bool {
 		return true
 	}
 	return false
+}
+
+// resourceFailure explains a resource that ended in a failed state from its instance view, as
+// Azure explains an extension the machine failed to apply: the status at level Error carries
+// the machine's code and message.
+func resourceFailure(res map[string]any, state string) (string, string) {
+	props, _ := res["properties"].(map[string]any)
+	iv, _ := props["instanceView"].(map[string]any)
+	statuses, _ := iv["statuses"].([]any)
+	for _, s := range statuses {
+		st, _ := s.(map[string]any)
+		if level, _ := st["level"].(string); !strings.EqualFold(level, "Error") {
+			continue
+		}
+		code, _ := st["code"].(string)
+		msg, _ := st["message"].(string)
+		name, _ := res["name"].(string)
+		publisher, _ := props["publisher"].(string)
+		typ, _ := props["type"].(string)
+		return "VMExtensionProvisioningError", fmt.Sprintf("VM has reported a failure when processing extension '%s' (publisher '%s' and type '%s'). "+
+			"Error code: '%s'. Error message: '%s'.", name, publisher, typ, code, msg)
+	}
+	return "", ""
 }
 
 func operationFailed(status, code, message, correlation string) error {

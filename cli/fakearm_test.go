@@ -24,6 +24,9 @@ type fakeARM struct {
 	locationOps map[string]int // the same for operations followed through Location
 	imageVers   []string       // versions offered for every extension type
 	deleteAsync bool           // resource group deletes answer 202 with a Location
+	// agent, when set, sees every resource written (PUT) or read (GET) and may change it, as
+	// a machine's agent moves an extension on between the command line's polls.
+	agent func(method string, res map[string]any)
 }
 
 func newFakeARM() *fakeARM {
@@ -144,6 +147,9 @@ func (a *fakeARM) generic(rq *armRequest) (int, any) {
 		if cur == nil {
 			return 404, a.notFound(rq.path)
 		}
+		if a.agent != nil {
+			a.agent(rq.method, cur)
+		}
 		if rq.q("$expand") == "instanceView" {
 			return 200, a.withInstanceView(cur)
 		}
@@ -208,6 +214,9 @@ func (a *fakeARM) put(rq *armRequest, cur map[string]any) (int, any) {
 		status = 200
 	}
 	a.res[strings.ToLower(rq.path)] = res
+	if a.agent != nil {
+		a.agent(rq.method, res)
+	}
 	if typ == "Microsoft.Compute/virtualMachines" || typ == "Microsoft.Management/managementGroups" {
 		return a.startAsync(rq, res, status)
 	}

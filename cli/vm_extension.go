@@ -40,13 +40,16 @@ func extensionFlags(cmd *cobra.Command, rg, vm, name *string) {
 // extensionSetOptions are the flags of "vm extension set".
 type extensionSetOptions struct {
 	rg, vm, name, publisher, version, settings, protected, instanceName string
-	noAutoUpgrade, forceUpdate                                          bool
+	noAutoUpgrade, forceUpdate, noWait                                  bool
 }
 
 func newVMExtensionSet(a *app) *cobra.Command {
 	var o extensionSetOptions
 	cmd := a.armCommand("set", "Set extensions for a VM.", func(ctx context.Context, c *arm) (any, error) {
 		ext, err := c.setExtension(ctx, a, o)
+		if o.noWait || err != nil {
+			return nil, err // az prints nothing with --no-wait
+		}
 		return tabled{flatten(ext, extensionRenames), extensionTable}, err
 	})
 	cmd.Example = `  latch vm extension set --publisher Microsoft.Azure.ActiveDirectory --name AADLoginForWindows \
@@ -60,6 +63,7 @@ func newVMExtensionSet(a *app) *cobra.Command {
 	f.StringVar(&o.instanceName, "extension-instance-name", "", "Name of extension instance, which can be customized. Default: name of the extension.")
 	f.BoolVar(&o.noAutoUpgrade, "no-auto-upgrade", false, "If set, the extension service will not automatically pick or upgrade to the latest minor version, even if the extension is redeployed.")
 	f.BoolVar(&o.forceUpdate, "force-update", false, "Force to update even if the extension configuration has not changed.")
+	noWaitFlag(cmd, &o.noWait)
 	required(cmd, "publisher")
 	return cmd
 }
@@ -92,6 +96,9 @@ func (c *arm) setExtension(ctx context.Context, a *app, o extensionSetOptions) (
 		return nil, err
 	}
 	body := map[string]any{"location": location, "properties": props}
+	if o.noWait {
+		return c.writeNoWait(ctx, http.MethodPut, c.extensionPath(o.rg, o.vm, instance), apiCompute, body)
+	}
 	return c.write(ctx, http.MethodPut, c.extensionPath(o.rg, o.vm, instance), apiCompute, body)
 }
 
@@ -267,12 +274,24 @@ func newVMExtensionList(a *app) *cobra.Command {
 	return cmd
 }
 
+// newVMExtensionDelete waits, as az does, until the machine has removed the extension.
 func newVMExtensionDelete(a *app) *cobra.Command {
 	var rg, vm, name string
+	var noWait bool
 	cmd := a.armCommand("delete", "Remove an extension attached to a VM.", func(ctx context.Context, c *arm) (any, error) {
-		_, err := c.write(ctx, http.MethodDelete, c.extensionPath(rg, vm, name), apiCompute, nil)
+		write := c.write
+		if noWait {
+			write = c.writeNoWait
+		}
+		_, err := write(ctx, http.MethodDelete, c.extensionPath(rg, vm, name), apiCompute, nil)
 		return nil, err
 	})
 	extensionFlags(cmd, &rg, &vm, &name)
+	noWaitFlag(cmd, &noWait)
 	return cmd
+}
+
+// noWaitFlag adds az's --no-wait.
+func noWaitFlag(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "no-wait", false, "Do not wait for the long-running operation to finish.")
 }

@@ -97,3 +97,84 @@ func TestVersionOrder(t *testing.T) {
 		t.Error("versions must compare numerically")
 	}
 }
+
+// agentAt plays a machine's agent on the fake: an extension PUT is answered Creating, and
+// each later read moves it through states, the last of which sticks.
+func agentAt(h *harness, states ...map[string]any) {
+	polls := 0
+	h.idp.arm.agent = func(method string, res map[string]any) {
+		if res["type"] != "Microsoft.Compute/virtualMachines/extensions" {
+			return
+		}
+		props := res["properties"].(map[string]any)
+		if method == "PUT" {
+			props["provisioningState"], polls = "Creating", 0
+			return
+		}
+		for k, v := range states[min(polls, len(states)-1)] {
+			props[k] = v
+		}
+		polls++
+	}
+}
+
+func TestVMExtensionSetWaitsForTheMachine(t *testing.T) {
+	failed := map[string]any{"provisioningState": "Failed", "instanceView": map[string]any{"statuses": []any{map[string]any{
+		"code": "ProvisioningState/failed/1007", "level": "Error", "message": "The tenant could not be read."}}}}
+	creating := map[string]any{"provisioningState": "Creating"}
+	set := []string{"vm", "extension", "set", "--publisher", "Microsoft.Azure.ActiveDirectory", "--name", "AADSSHLoginForLinux",
+		"-g", "myResourceGroup", "--vm-name", "myVM", "--version", "1.0"}
+	cases := []struct {
+		name   string
+		states []map[string]any
+		extra  []string
+		code   int
+		stdout string // in the output
+		stderr string // in stderr
+		polls  int    // GETs of the extension
+	}{
+		{"fail/machine-reports-failure", []map[string]any{creating, failed}, nil, 1, "",
+			"(VMExtensionProvisioningError) VM has reported a failure when processing extension 'AADSSHLoginForLinux' (publisher 'Microsoft.Azure.ActiveDirectory' and type 'AADSSHLoginForLinux'). Error code: 'ProvisioningState/failed/1007'. Error message: 'The tenant could not be read.'.", 2},
+		{"fail/canceled", []map[string]any{{"provisioningState": "Canceled"}}, nil, 1, "", "OperationCanceled", 1},
+		{"ok/waits-until-succeeded", []map[string]any{creating, creating, {"provisioningState": "Succeeded"}}, nil, 0, `"provisioningState": "Succeeded"`, "Running ..", 3},
+		{"ok/no-wait", []map[string]any{creating}, []string{"--no-wait"}, 0, "", "", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newVMHarness(t)
+			mustRun(t, h, "vm", "create", "-g", "myResourceGroup", "-n", "myVM", "--image", "UbuntuLTS", "--admin-password", "x")
+			agentAt(h, tc.states...)
+			before := len(h.idp.arm.requestLog())
+			res := h.run(append(append([]string(nil), set...), tc.extra...)...)
+			if res.code != tc.code || !strings.Contains(res.stdout, tc.stdout) || !strings.Contains(res.stderr, tc.stderr) {
+				t.Fatalf("exit %d\nstdout %s\nstderr %q", res.code, res.stdout, res.stderr)
+			}
+			polls := 0
+			for _, r := range h.idp.arm.requestLog()[before:] {
+				if strings.HasPrefix(r, "GET "+vmPath+"/extensions/") {
+					polls++
+				}
+			}
+			if polls != tc.polls {
+				t.Fatalf("%d polls, want %d: %v", polls, tc.polls, h.idp.arm.requestLog()[before:])
+			}
+			if tc.extra != nil && res.stdout != "" {
+				t.Fatalf("--no-wait printed %q", res.stdout)
+			}
+		})
+	}
+}
+
+func TestVMExtensionDeleteNoWait(t *testing.T) {
+	h := newVMHarness(t)
+	mustRun(t, h, "vm", "create", "-g", "myResourceGroup", "-n", "myVM", "--image", "UbuntuLTS", "--admin-password", "x")
+	mustRun(t, h, "vm", "extension", "set", "--publisher", "Microsoft.Azure.ActiveDirectory", "--name", "AADSSHLoginForLinux",
+		"-g", "myResourceGroup", "--vm-name", "myVM", "--version", "1.0")
+	before := len(h.idp.arm.requestLog())
+	if out := mustRun(t, h, "vm", "extension", "delete", "-g", "myResourceGroup", "--vm-name", "myVM", "-n", "AADSSHLoginForLinux", "--no-wait"); out != "" {
+		t.Errorf("delete --no-wait printed %q", out)
+	}
+	if got := h.idp.arm.requestLog()[before:]; len(got) != 1 || !strings.HasPrefix(got[0], "DELETE "+vmPath+"/extensions/AADSSHLoginForLinux?") {
+		t.Errorf("requests %v", got)
+	}
+}
