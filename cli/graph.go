@@ -122,7 +122,7 @@ func objectID(obj any) string {
 
 func newADCommand(a *app) *cobra.Command {
 	return newGroup("ad", "Manage Latch directory (Microsoft Entra-compatible) graph entities needed for access control.",
-		newUserCommand(a), newGroupCommand(a), newSPCommand(a))
+		newUserCommand(a), newGroupCommand(a), newSPCommand(a), newDeviceCommand(a))
 }
 
 // required marks flags required and says so in the help, as az's "[Required]" does. The tree
