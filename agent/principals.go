@@ -49,6 +49,10 @@ func Principals(ctx context.Context, socketPath string, args []string, w io.Writ
 	if ans.Principals == "" {
 		return fmt.Errorf("the Latch agent refused the login (its log says why)")
 	}
+	// The agent only ever allows the account asked for; anything else is not passed on.
+	if ans.Principals != req.User+"\n" {
+		return fmt.Errorf("the Latch agent answered for another account")
+	}
 	_, err = io.WriteString(w, ans.Principals)
 	return err
 }
