@@ -37,7 +37,7 @@ type Device struct {
 	// AlternativeSecurityIDs hold the device certificate's thumbprint, Entra's link between a
 	// device object and the key that proves to be it.
 	AlternativeSecurityIDs []AlternativeSecurityID `json:"alternativeSecurityIds"`
-	Certificate            DeviceCertificate      `json:"certificate"`
+	Certificate            DeviceCertificate       `json:"certificate"`
 	// RegisteredBy is the object id of the managed identity that joined the device; only it
 	// may make the device leave, and its next join replaces this device.
 	RegisteredBy string `json:"registeredBy"`

@@ -25,11 +25,15 @@ var (
 		[]string{"microsoft.directory/conditionalAccessPolicies/*", "microsoft.directory/namedLocations/*", "microsoft.directory/*/read"}}
 	GlobalReader = DirectoryRole{"f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Global Reader",
 		[]string{"microsoft.directory/*/read"}}
+	// CloudDeviceAdministrator manages devices: it may delete the device of a VM whose
+	// machine is gone, without rights over users, groups or applications.
+	CloudDeviceAdministrator = DirectoryRole{"7698a772-787b-4ac8-901f-60d6b08affd2", "Cloud Device Administrator",
+		[]string{"microsoft.directory/devices/delete", "microsoft.directory/devices/update", "microsoft.directory/devices/read"}}
 )
 
 // BuiltInDirectoryRoles lists every directory role, Global Administrator first.
 var BuiltInDirectoryRoles = []DirectoryRole{GlobalAdministrator, UserAdministrator,
-	ApplicationAdministrator, ConditionalAccessAdministrator, GlobalReader}
+	ApplicationAdministrator, ConditionalAccessAdministrator, GlobalReader, CloudDeviceAdministrator}
 
 // DirectoryRoleByID finds a built-in role by template id or display name (case-insensitive).
 func DirectoryRoleByID(idOrName string) (DirectoryRole, bool) {

@@ -34,6 +34,7 @@ func TestGraphDevices(t *testing.T) {
 	other := f.addDevice(t, f.otherAdmin.TenantID, "vm1", "Linux")
 	q := func(filter string) string { return "/v1.0/devices?$filter=" + url.QueryEscape(filter) }
 	path := "/v1.0/devices/" + a.ID
+	cda := f.tokenFor(t, f.createUser(t, f.Tenant.ID, "cda@contoso.test", directory.CloudDeviceAdministrator))
 	f.run(t, []graphCase{
 		{name: "fail/no-token", method: "GET", path: "/v1.0/devices", status: 401, code: codeAuth},
 		{name: "fail/arm-audience", method: "GET", path: "/v1.0/devices", tok: f.armTokenFor(t, f.admin), status: 401, code: codeAuth},
@@ -70,8 +71,10 @@ func TestGraphDevices(t *testing.T) {
 				t.Errorf("device %v", m)
 			}
 		}},
+		{name: "fail/cloud-device-admin-cannot-delete-users", method: "DELETE", path: "/v1.0/users/" + f.alice.ID, tok: cda, status: 403, code: codeDenied},
+		{name: "ok/delete-as-cloud-device-admin", method: "DELETE", path: "/v1.0/devices/" + w.ID, tok: cda, status: 204},
 		{name: "ok/delete-as-global-admin", method: "DELETE", path: path, tok: f.adminTok, status: 204},
 		{name: "fail/get-after-delete", method: "GET", path: path, tok: f.aliceTok, status: 404, code: codeNotFound},
-		{name: "ok/others-remain", method: "GET", path: "/v1.0/devices", tok: f.aliceTok, status: 200, check: wantIDs(b.ID, w.ID)},
+		{name: "ok/others-remain", method: "GET", path: "/v1.0/devices", tok: f.aliceTok, status: 200, check: wantIDs(b.ID)},
 	})
 }
