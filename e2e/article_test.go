@@ -35,13 +35,16 @@ func TestArticleCommandLines(t *testing.T) {
 	if !regexp.MustCompile(`"systemAssignedIdentity": "[0-9a-f-]{36}"`).MatchString(vm) {
 		t.Errorf("vm create did not print a system-assigned identity:\n%s", vm)
 	}
-	ext := sh.run(`latch vm extension set \
+	// No machine runs as myVM here, so the extension waits for one (--no-wait: the command
+	// would wait with it) and says how to onboard it.
+	sh.run(`latch vm extension set \
     --publisher Microsoft.Azure.ActiveDirectory \
     --name AADLoginForWindows \
     --resource-group myResourceGroup \
-    --vm-name myVM`)
-	if !strings.Contains(ext, `"provisioningState": "Succeeded"`) {
-		t.Errorf("the extension is not provisioned:\n%s", ext)
+    --vm-name myVM --no-wait`)
+	ext := sh.run(`latch vm extension show -g myResourceGroup --vm-name myVM -n AADLoginForWindows`)
+	if !strings.Contains(ext, `"provisioningState": "Creating"`) || !strings.Contains(ext, "latch agent connect") {
+		t.Errorf("the extension does not wait for the machine:\n%s", ext)
 	}
 
 	sh.run(`username=$(latch account show --query user.name --output tsv)`)
@@ -206,7 +209,7 @@ func TestResourceCommands(t *testing.T) {
 	if got := sh.run(`latch vm identity show -g rg1 -n vm1 --query principalId -o tsv`); strings.TrimSpace(got) != "" {
 		t.Errorf("identity after remove: %q", got)
 	}
-	sh.run(`latch vm extension set -n AADSSHLoginForLinux --publisher Microsoft.Azure.ActiveDirectory -g rg1 --vm-name vm1`)
+	sh.run(`latch vm extension set -n AADSSHLoginForLinux --publisher Microsoft.Azure.ActiveDirectory -g rg1 --vm-name vm1 --no-wait`)
 	if got := sh.run(`latch vm extension list -g rg1 --vm-name vm1 --query "[].typePropertiesType" -o tsv`); got != "AADSSHLoginForLinux\n" {
 		t.Errorf("extension list: %q", got)
 	}
