@@ -272,7 +272,6 @@ func checkCAAnswer(t *testing.T, tc caCase, status int, m map[string]any) {
 	}
 }
 
-
 // A policy added after the sign-in refuses the next refresh, and the refused refresh token
 // stays usable once the policy is gone, since nothing was rotated.
 func TestRefreshReEvaluatesConditionalAccess(t *testing.T) {

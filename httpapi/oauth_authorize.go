@@ -59,18 +59,17 @@ func (s *Server) authorizePage(c *webCtx) error {
 		s.redirectError(c.w, r, req, err)
 		return nil
 	}
+	f := signInFlow{Tenant: a.Tenant, Action: r.URL.Path, Hidden: authHidden(r.Form), App: req.Client.SP.DisplayName, LoginHint: req.LoginHint}
 	if sess, ok := s.reusableSession(c, req); ok {
-		s.issueCode(c, req, sess)
-		return nil
+		return s.issueCode(c, req, sess, f)
 	}
 	if r.Method == http.MethodGet && req.Prompt == "none" {
 		s.redirectError(c.w, r, req, oauthErr("httpapi.authorize", errs.Unauthenticated, "login_required",
 			"AADSTS50058: A silent sign-in request was sent but no user is signed in."))
 		return nil
 	}
-	f := signInFlow{Tenant: a.Tenant, Action: r.URL.Path, Hidden: authHidden(r.Form), App: req.Client.SP.DisplayName, LoginHint: req.LoginHint}
 	if sess, ok := f.run(c); ok {
-		s.issueCode(c, req, sess)
+		return s.issueCode(c, req, sess, f)
 	}
 	return nil
 }
@@ -89,14 +88,24 @@ func (s *Server) reusableSession(c *webCtx, req authRequest) (webSession, bool) 
 	return sess, true
 }
 
-func (s *Server) issueCode(c *webCtx, req authRequest, sess webSession) {
+// issueCode sends the person back with a code, once Conditional Access lets the session's
+// sign-in have one for the requested app; otherwise the page asks for a stronger sign-in
+// (web_stepup.go), still within this request's flow f.
+func (s *Server) issueCode(c *webCtx, req authRequest, sess webSession, f signInFlow) error {
+	flow, clientType := logFlowOf(false)
+	answered, err := s.pageCheck(c, pageStepUp{flow: f, authority: req.Authority, client: req.Client.SP,
+		scope: req.Scope, logFlow: flow, clientType: clientType})
+	if answered || err != nil {
+		return err
+	}
 	proof := signInProof{UserID: sess.UserID, AMR: sess.AMR, Methods: sess.Methods, AuthTime: sess.AuthTime}
 	code, err := s.newAuthCode(c.r, req, proof)
 	if err != nil {
 		s.redirectError(c.w, c.r, req, err)
-		return
+		return nil
 	}
 	s.redirectResult(c.w, c.r, req, url.Values{"code": {code}})
+	return nil
 }
 
 // parseAuthRequest validates the client and the redirect URI first, since nothing may be sent

@@ -88,7 +88,9 @@ func (s *Server) grantClientCredentials(r *http.Request, a authority) (_ map[str
 		return nil, oauthErr(op, errs.Unauthenticated, "invalid_client", "AADSTS7000218: A public client cannot use the client_credentials grant.")
 	}
 	resource, err := s.resourceFor(r.Context(), a, r.PostForm.Get("scope"), r.PostForm.Get("resource"), false)
-	defer func() { s.logAppSignIn(r, a.Tenant.ID, signinlog.FlowClientCredentials, c.SP.AppID, c.SP.DisplayName, resource, err) }()
+	defer func() {
+		s.logAppSignIn(r, a.Tenant.ID, signinlog.FlowClientCredentials, c.SP.AppID, c.SP.DisplayName, resource, err)
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -56,22 +56,38 @@ func (s *Server) deviceLoginPage(c *webCtx) error {
 	switch c.r.PostForm.Get("step") {
 	case "cancel":
 		return s.denyDevice(c, d)
-	case "confirm":
-		return s.confirmDevice(c, d, app)
-	case "code":
-		if c.sess.signedIn() && c.sess.TenantID == d.TenantID {
-			return s.showConfirm(c, code, app)
-		}
 	}
 	f := signInFlow{Tenant: t, Action: "/devicelogin", Hidden: map[string]string{"otc": code}, App: app, CanCancel: true}
-	if c.r.PostForm.Get("step") == "code" {
+	switch c.r.PostForm.Get("step") {
+	case "confirm":
+		return s.checkedDevice(c, f, d, func() error { return s.confirmDevice(c, d, app) })
+	case "code":
+		if c.sess.signedIn() && c.sess.TenantID == d.TenantID {
+			return s.checkedDevice(c, f, d, func() error { return s.showConfirm(c, code, app) })
+		}
 		f.showCurrent(c)
 		return nil
 	}
 	if _, ok := f.run(c); ok {
-		return s.showConfirm(c, code, app)
+		return s.checkedDevice(c, f, d, func() error { return s.showConfirm(c, code, app) })
 	}
 	return nil
+}
+
+// checkedDevice goes on with next once Conditional Access lets the session's sign-in approve
+// the device code; otherwise the page asks for a stronger sign-in (web_stepup.go).
+func (s *Server) checkedDevice(c *webCtx, f signInFlow, d token.DeviceCode, next func() error) error {
+	sp, err := s.Store.GetServicePrincipalByAppID(c.r.Context(), d.TenantID, d.ClientID)
+	if err != nil {
+		return err
+	}
+	flow, clientType := logFlowOf(true)
+	answered, err := s.pageCheck(c, pageStepUp{flow: f, authority: authority{Tenant: f.Tenant}, client: sp,
+		scope: d.Scope, logFlow: flow, clientType: clientType})
+	if answered || err != nil {
+		return err
+	}
+	return next()
 }
 
 // showConfirm asks the signed-in person whether they started this sign-in, the guard

@@ -34,6 +34,9 @@ type signInPage struct {
 	TenantID  string
 	CanCancel bool
 	Passkeys  bool // the origin allows WebAuthn (a name, not an IP address)
+	// PasskeyOnly is a Conditional Access step-up that only a passkey satisfies: the page
+	// offers nothing else (web_stepup.go).
+	PasskeyOnly bool
 }
 
 // run handles one request of the flow. It returns true with the session when the person is
