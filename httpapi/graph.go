@@ -93,7 +93,7 @@ func (s *Server) graphRoleRoutes(mux *http.ServeMux) {
 func graphNoRoute(w http.ResponseWriter, r *http.Request, c Caller) error {
 	return errs.E("httpapi.graphNoRoute", errs.Invalid, errs.Code("BadRequest"),
 		"Resource not found for the segment '"+truncate(lastSegment(r.URL.Path), 64)+"' with method "+r.Method+
-			"; Latch answers the Graph users, groups, servicePrincipals, applications, directoryObjects and roleManagement APIs.")
+			"; Latch answers the Graph users, groups, servicePrincipals, applications, devices, directoryObjects and roleManagement APIs.")
 }
 
 func lastSegment(p string) string {

@@ -213,8 +213,8 @@ func TestGraphUsersMemberOf(t *testing.T) {
 func TestGraphUnknownRoute(t *testing.T) {
 	f := newGraphFixture(t)
 	f.run(t, []graphCase{
-		{name: "fail/no-token", method: "GET", path: "/v1.0/devices", status: 401, code: codeAuth},
-		{name: "fail/unknown-collection", method: "GET", path: "/v1.0/devices", tok: f.aliceTok, status: 400, code: "BadRequest"},
+		{name: "fail/no-token", method: "GET", path: "/v1.0/contacts", status: 401, code: codeAuth},
+		{name: "fail/unknown-collection", method: "GET", path: "/v1.0/contacts", tok: f.aliceTok, status: 400, code: "BadRequest"},
 		{name: "fail/wrong-method", method: "PUT", path: "/v1.0/users", tok: f.aliceTok, status: 400, code: "BadRequest"},
 	})
 }
