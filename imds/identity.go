@@ -3,7 +3,6 @@ package imds
 import (
 	"net/http"
 	"net/url"
-	"strings"
 )
 
 // Query parameters naming a user-assigned identity. IMDS spells the resource id msi_res_id,
@@ -54,7 +53,8 @@ func systemAssigned(ids []Identity) (Identity, bool) {
 
 // selectIdentity finds the identity a token request names with one of names, or the default
 // one when it names none: the system-assigned identity, else the only user-assigned one.
-func selectIdentity(ids []Identity, q url.Values, names []string) (Identity, refusal, bool) {
+// x may be nil (no index: every list is scanned).
+func selectIdentity(x *identityIndexes, ids []Identity, q url.Values, names []string) (Identity, refusal, bool) {
 	name, value, ref, bad := selector(q, names)
 	if bad {
 		return Identity{}, ref, true
@@ -62,10 +62,8 @@ func selectIdentity(ids []Identity, q url.Values, names []string) (Identity, ref
 	if name == "" {
 		return defaultIdentity(ids)
 	}
-	for _, id := range ids {
-		if value != "" && strings.EqualFold(value, idField(id, name)) {
-			return id, refusal{}, false
-		}
+	if i := x.find(ids, name, value); i >= 0 {
+		return ids[i], refusal{}, false
 	}
 	return Identity{}, errNoIdentity, true
 }

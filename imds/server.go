@@ -18,6 +18,8 @@ type Server struct {
 	hosts  *hostSet
 	own    *ownAddrs
 	header string
+	// idIndex finds a named identity among many without a scan (identity_index.go).
+	idIndex identityIndexes
 }
 
 // New returns a service answering from src. It panics if cfg does not Validate, as a

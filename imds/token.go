@@ -76,7 +76,7 @@ func (s *Server) identityFor(r *http.Request, req request, names []string) (Iden
 		s.cfg.Logger.Error("imds: listing identities", "err", err)
 		return Identity{}, errInternal, true
 	}
-	return selectIdentity(ids, req.q, names)
+	return selectIdentity(&s.idIndex, ids, req.q, names)
 }
 
 // tokenError maps a cache or Source error to the caller's answer; details stay in the log.
