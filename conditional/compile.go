@@ -3,6 +3,7 @@ package conditional
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,9 +24,14 @@ type Evaluator struct {
 	allUsers  []int32
 	guests    []int32
 	ids       map[string]int32 // excluded principal ids, interned
-	locations map[string]NamedLocation
+	locations map[string]int32 // lower-case id → position in locList
+	locList   []NamedLocation
 	trusted   []NamedLocation
 	strengths map[string]methodSets
+
+	// scratch holds *scratch values: the per-evaluation working memory, reused so that an
+	// evaluation allocates only its Result.
+	scratch sync.Pool
 }
 
 // methodSets is a strength's allowed combinations as bit sets; nil satisfies nothing.
@@ -50,8 +56,9 @@ type compiled struct {
 	signInRisk, userRisk         riskSet
 	clients                      clientSet
 	mfaSets, strengthSets        methodSets // resolved at Compile: nil satisfies nothing
-	loc                          *Locations
-	platforms                    bool // limited to inclPlatforms
+	hasLoc                       bool       // the policy has a locations condition
+	inclLoc, exclLoc             []int32    // location refs: a locList position, locAll, locTrusted or locUnknown
+	platforms                    bool       // limited to inclPlatforms
 	inclPlatforms, exclPlatforms []string
 	grant                        Controls // the required grant controls
 	and                          bool
@@ -71,7 +78,7 @@ type riskSet uint8
 func Compile(policies []Policy, locs []NamedLocation, strengths map[string]Strength) *Evaluator {
 	e := &Evaluator{byApp: map[string][]int32{}, byAction: map[string][]int32{},
 		byUser: map[string][]int32{}, byGroup: map[string][]int32{}, byRole: map[string][]int32{},
-		ids: map[string]int32{}, locations: map[string]NamedLocation{}, strengths: map[string]methodSets{}}
+		ids: map[string]int32{}, locations: map[string]int32{}, strengths: map[string]methodSets{}}
 	e.addLocations(locs)
 	e.addStrengths(strengths)
 	e.policies = make([]compiled, len(policies))
@@ -101,7 +108,13 @@ func notAppliedResult(s State) ResultKind {
 
 func (e *Evaluator) addLocations(locs []NamedLocation) {
 	for _, l := range locs {
-		e.locations[strings.ToLower(l.ID)] = l
+		id := strings.ToLower(l.ID)
+		if _, dup := e.locations[id]; !dup {
+			e.locations[id] = int32(len(e.locList))
+			e.locList = append(e.locList, l)
+		} else {
+			e.locList[e.locations[id]] = l // the last of a repeated id wins, as a map would keep it
+		}
 		if l.IsTrusted && !l.Country {
 			e.trusted = append(e.trusted, l)
 		}
@@ -175,7 +188,10 @@ func (e *Evaluator) compilePolicy(p *Policy) compiled {
 		exclGuests:     u.ExcludeGuests != nil || slices.Contains(u.ExcludeUsers, GuestsOrExternalUsers),
 		exclApps:       lowerAll(c.Applications.ExcludeApplications),
 		signInRisk:     riskSetOf(c.SignInRiskLevels), userRisk: riskSetOf(c.UserRiskLevels),
-		loc: c.Locations,
+	}
+	if c.Locations != nil {
+		out.hasLoc = true
+		out.inclLoc, out.exclLoc = e.locationRefs(c.Locations.IncludeLocations), e.locationRefs(c.Locations.ExcludeLocations)
 	}
 	if !slices.Contains(c.ClientAppTypes, ClientAll) {
 		out.clients = clientSetOf(c.ClientAppTypes...)
@@ -186,6 +202,35 @@ func (e *Evaluator) compilePolicy(p *Policy) compiled {
 	}
 	out.compileControls(p)
 	out.mfaSets, out.strengthSets = e.strengths[MultifactorID], e.strengths[out.strength]
+	return out
+}
+
+// Location refs that are not a position in locList. An id the Evaluator does not know matches
+// no address, in includes and excludes alike.
+const (
+	locAll     = -1
+	locTrusted = -2
+	locUnknown = -3
+)
+
+// locationRefs resolves a policy's location ids once, so evaluation compares numbers
+// instead of lower-casing and hashing ids for every policy.
+func (e *Evaluator) locationRefs(ids []string) []int32 {
+	out := make([]int32, 0, len(ids))
+	for _, id := range ids {
+		switch {
+		case id == All:
+			out = append(out, locAll)
+		case id == AllTrusted:
+			out = append(out, locTrusted)
+		default:
+			n, ok := e.locations[strings.ToLower(id)]
+			if !ok {
+				n = locUnknown
+			}
+			out = append(out, n)
+		}
+	}
 	return out
 }
 

@@ -2,7 +2,6 @@ package conditional
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/latchsh/latch/authn"
@@ -35,20 +34,42 @@ var legacyCompiled = (&Evaluator{ids: map[string]int32{}, strengths: map[string]
 // satisfied; a location id it does not know matches no address, both in includes and
 // excludes, so the store must refuse to delete a location a policy still names.
 func (e *Evaluator) Evaluate(s SignIn, dir DirectoryFacts) Result {
-	r := Result{Policies: make([]PolicyResult, len(e.template), len(e.template)+1), policies: e.ptrs}
-	copy(r.Policies, e.template)
+	var r Result
+	e.EvaluateInto(&r, s, dir)
+	return r
+}
+
+// EvaluateInto is Evaluate writing its Result into r, reusing r.Policies' storage when it is
+// large enough. A caller that is done with each Result before the next evaluation (a load
+// test, a batch what-if) can so evaluate without allocating; one that keeps Results, or hands
+// them to other goroutines, must use Evaluate.
+func (e *Evaluator) EvaluateInto(r *Result, s SignIn, dir DirectoryFacts) {
+	policies := r.Policies[:0]
+	if cap(policies) < len(e.template)+1 {
+		policies = make([]PolicyResult, 0, len(e.template)+1)
+	}
+	*r = Result{Policies: append(policies, e.template...), policies: e.ptrs}
+	*r = e.evaluate(*r, s, dir)
+}
+
+// evaluate fills r, whose Policies hold the template, for sign-in s.
+func (e *Evaluator) evaluate(r Result, s SignIn, dir DirectoryFacts) Result {
 	if s.UserID == "" {
 		return e.decide(r)
 	}
-	env := e.newEnv(s, dir)
-	for i := range e.candidates(s) {
-		e.policies[i].evaluate(&r.Policies[i], s, env)
+	sc := e.getScratch()
+	v := sc.reset(e, s, dir)
+	for i, m := range e.candidates(sc.mark, s) {
+		if m == bothIndexes {
+			e.policies[i].evaluate(&r.Policies[i], s, v)
+		}
 	}
 	if dir.PerUserMFA == directory.MFAEnabled || dir.PerUserMFA == directory.MFAEnforced {
 		pr := PolicyResult{Index: LegacyMFAIndex}
-		legacyCompiled.grantResult(&pr, s, env)
+		legacyCompiled.grantResult(&pr, s, v)
 		r.Policies = append(r.Policies, pr)
 	}
+	e.scratch.Put(sc)
 	return e.decide(r)
 }
 
@@ -63,18 +84,39 @@ type env struct {
 	members              []uint64 // interned ids of the user, their groups and roles
 	signInRisk, userRisk riskSet
 	client               clientSet
-	inLoc                map[string]bool // named location id → contains the address (filled lazily)
-	trusted              int8            // 0 unknown, 1 yes, -1 no
+	inLoc                []int8 // by locList position: 0 not yet known, 1 contains the address, -1 not
+	trusted              int8   // 0 unknown, 1 yes, -1 no
 }
 
-func (e *Evaluator) newEnv(s SignIn, dir DirectoryFacts) *env {
+// scratch is one evaluation's working memory: the env and the candidate marks. Evaluate takes
+// one from the Evaluator's pool and returns it, so steady-state evaluation allocates nothing
+// but its Result, which keeps garbage collection out of the sign-in path's tail latency.
+type scratch struct {
+	env
+	mark []uint8 // by policy: which of the two indexes found it
+}
+
+func (e *Evaluator) getScratch() *scratch {
+	if sc, ok := e.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{mark: make([]uint8, len(e.policies)),
+		env: env{members: make([]uint64, len(e.ids)/64+1), inLoc: make([]int8, len(e.locList))}}
+}
+
+// reset prepares the env for sign-in s, clearing what the previous one left.
+func (sc *scratch) reset(e *Evaluator, s SignIn, dir DirectoryFacts) *env {
 	have := methodSetOf(s.Methods)
 	reg := methodSetOf(dir.RegisteredMethods)
-	v := &env{e: e, have: have, could: have | reg,
+	members, inLoc := sc.members, sc.inLoc
+	clear(members)
+	clear(inLoc)
+	sc.env = env{e: e, have: have, could: have | reg,
 		canChange: (have|reg)&modeBit(authn.MethodPassword) != 0,
 		age:       s.Now.Sub(s.AuthTime), noAuth: s.AuthTime.IsZero(),
 		signInRisk: riskBit(s.SignInRisk), userRisk: riskBit(s.UserRisk), client: clientSetOf(s.ClientAppType),
-		members: make([]uint64, len(e.ids)/64+1)}
+		members: members, inLoc: inLoc}
+	v := &sc.env
 	v.member(s.UserID)
 	for _, list := range [][]string{s.Groups, s.Roles} {
 		for _, id := range list {
@@ -90,40 +132,43 @@ func (v *env) member(id string) {
 	}
 }
 
-// candidates yields, in order, the policies found through both the sign-in's application or
-// user action and its user, groups, roles or guest status.
-func (e *Evaluator) candidates(s SignIn) func(func(int) bool) {
-	mark := make([]uint8, len(e.policies))
+// The marks candidates sets: found through the principal index, through the application
+// index, or both (a candidate).
+const (
+	byPrincipal uint8 = 1
+	byAppIndex  uint8 = 2
+	bothIndexes       = byPrincipal | byAppIndex
+)
+
+// candidates marks, in mark (one entry per policy, overwritten), the policies found through
+// the sign-in's application or user action and through its user, groups, roles or guest
+// status; those marked bothIndexes are the candidates. It returns mark.
+func (e *Evaluator) candidates(mark []uint8, s SignIn) []uint8 {
+	clear(mark)
 	set := func(list []int32, bit uint8) {
 		for _, i := range list {
 			mark[i] |= bit
 		}
 	}
-	set(e.allUsers, 1)
-	set(e.byUser[s.UserID], 1)
+	set(e.allUsers, byPrincipal)
+	set(e.byUser[s.UserID], byPrincipal)
 	for _, g := range s.Groups {
-		set(e.byGroup[g], 1)
+		set(e.byGroup[g], byPrincipal)
 	}
 	for _, r := range s.Roles {
-		set(e.byRole[r], 1)
+		set(e.byRole[r], byPrincipal)
 	}
 	if s.Guest {
-		set(e.guests, 1)
+		set(e.guests, byPrincipal)
 	}
 	if s.AppID != "" {
-		set(e.allApps, 2)
-		set(e.byApp[s.AppID], 2)
+		set(e.allApps, byAppIndex)
+		set(e.byApp[s.AppID], byAppIndex)
 	}
 	if s.UserAction != "" {
-		set(e.byAction[s.UserAction], 2)
+		set(e.byAction[s.UserAction], byAppIndex)
 	}
-	return func(yield func(int) bool) {
-		for i, m := range mark {
-			if m == 3 && !yield(i) {
-				return
-			}
-		}
-	}
+	return mark
 }
 
 // evaluate sets r for a candidate policy: not applied when an exclusion or another condition
@@ -185,7 +230,7 @@ func (c *compiled) applies(s SignIn, v *env) bool {
 		(c.signInRisk == 0 || c.signInRisk&v.signInRisk != 0) && (c.userRisk == 0 || c.userRisk&v.userRisk != 0) &&
 		(c.clients == 0 || c.clients&v.client != 0) &&
 		c.platformMatches(s.Platform) &&
-		(c.loc == nil || v.locationMatches(c.loc, s))
+		(!c.hasLoc || v.locationMatches(c, s))
 }
 
 func (c *compiled) excludesUser(s SignIn, v *env) bool {
@@ -209,14 +254,14 @@ func (c *compiled) platformMatches(platform string) bool {
 	return !c.platforms || platform != "" && slices.Contains(c.inclPlatforms, platform)
 }
 
-func (v *env) locationMatches(l *Locations, s SignIn) bool {
-	return v.anyLocation(l.IncludeLocations, s) && !v.anyLocation(l.ExcludeLocations, s)
+func (v *env) locationMatches(c *compiled, s SignIn) bool {
+	return v.anyLocation(c.inclLoc, s) && !v.anyLocation(c.exclLoc, s)
 }
 
-// anyLocation reports whether the address is in any of ids (All, AllTrusted or location ids).
-func (v *env) anyLocation(ids []string, s SignIn) bool {
-	for _, id := range ids {
-		if id == All || id == AllTrusted && v.isTrusted(s) || v.inLocation(id, s) {
+// anyLocation reports whether the address is in any of refs (All, AllTrusted or locations).
+func (v *env) anyLocation(refs []int32, s SignIn) bool {
+	for _, ref := range refs {
+		if ref == locAll || ref == locTrusted && v.isTrusted(s) || ref >= 0 && v.inLocation(ref, s) {
 			return true
 		}
 	}
@@ -236,19 +281,14 @@ func (v *env) isTrusted(s SignIn) bool {
 	return v.trusted == 1
 }
 
-func (v *env) inLocation(id string, s SignIn) bool {
-	if id == AllTrusted || id == All {
-		return false
-	}
-	id = strings.ToLower(id)
-	in, seen := v.inLoc[id]
-	if !seen {
-		l, known := v.e.locations[id]
-		in = known && l.Contains(s.Address, s.Country)
-		if v.inLoc == nil {
-			v.inLoc = map[string]bool{}
+// inLocation reports whether the address is in the location at position ref, looking it up
+// once per evaluation.
+func (v *env) inLocation(ref int32, s SignIn) bool {
+	if v.inLoc[ref] == 0 {
+		v.inLoc[ref] = -1
+		if v.e.locList[ref].Contains(s.Address, s.Country) {
+			v.inLoc[ref] = 1
 		}
-		v.inLoc[id] = in
 	}
-	return in
+	return v.inLoc[ref] == 1
 }
