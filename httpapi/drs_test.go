@@ -211,6 +211,12 @@ func TestDeviceJoin(t *testing.T) {
 		if got := f.vmDeviceID(t, f.withID); got != first.DeviceID {
 			t.Fatalf("the VM records device %q, want %q", got, first.DeviceID)
 		}
+		resp, vm := f.do(t, "GET", f.withID+apiVM, f.adminTok, nil)
+		props, _ := vm["properties"].(map[string]any)
+		machine, _ := props["machine"].(map[string]any)
+		if resp.StatusCode != 200 || machine["deviceId"] != first.DeviceID {
+			t.Fatalf("vm show: %d, properties.machine %v; want deviceId %s", resp.StatusCode, machine, first.DeviceID)
+		}
 	})
 	var second machineapi.DeviceJoinResponse
 	t.Run("ok/rejoin-same-vm-replaces", func(t *testing.T) {
