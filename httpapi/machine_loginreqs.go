@@ -11,8 +11,7 @@ import (
 // (u.Requirements, u.Block) before the list reaches the machine. It runs once per user and VM
 // each time the tenant's login table is rebuilt, that is after every change in the tenant, so
 // a policy change reaches machines like a role change does. An error fails the goal state
-// request (the machine keeps what it had and asks again). This default asks for nothing
-// beyond a valid certificate; the Conditional Access side replaces this file.
+// request (the machine keeps what it had and asks again). ca_machine.go decides.
 func (s *Server) loginRequirements(ctx context.Context, tenantID string, vm resource.Resource, u *machineapi.LoginUser) error {
-	return nil
+	return s.caLoginRequirements(ctx, tenantID, vm, u)
 }
