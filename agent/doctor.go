@@ -109,7 +109,7 @@ func (d *doctor) imdsBase() string { return "http://" + d.o.IMDSAddr }
 func (d *doctor) checkInstance(ctx context.Context) {
 	const name = "IMDS instance (/metadata/instance?api-version=2017-08-01)"
 	var inst struct {
-		Compute struct{ Name, VMID, ResourceID string } `json:"compute"`
+		Compute struct{ Name, VMID string } `json:"compute"`
 	}
 	err := imdsGetJSON(ctx, d.imds, d.imdsBase(), "/metadata/instance?api-version=2017-08-01", &inst)
 	if err == nil && inst.Compute.Name == "" {
@@ -120,7 +120,7 @@ func (d *doctor) checkInstance(ctx context.Context) {
 			". Start the agent (systemctl start latch-agent, or latch agent run) and read its log; if it runs on another address, pass --imds-addr."})
 		return
 	}
-	d.add(Check{Name: name, OK: true, Detail: "VM " + inst.Compute.Name + " (" + inst.Compute.ResourceID + ")"})
+	d.add(Check{Name: name, OK: true, Detail: "VM " + inst.Compute.Name + ", vmId " + inst.Compute.VMID})
 }
 
 func (d *doctor) checkIdentity(ctx context.Context) {

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -163,7 +164,7 @@ func TestServeFollowsGoalState(t *testing.T) {
 	login := &fakeLogin{}
 	go func() {
 		done <- Serve(ctx, r.c, RunOptions{StateDir: r.dir, IMDSAddr: "127.0.0.1:0", Login: login, GoalStateWait: time.Second,
-			Ready: func(*imds.Server, string) {}})
+			Logger: slog.New(slog.DiscardHandler), Ready: func(*imds.Server, string) {}})
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for cp.last("AADSSHLoginForLinux").ProvisioningState != machineapi.ProvisioningSucceeded && time.Now().Before(deadline) {
@@ -176,4 +177,16 @@ func TestServeFollowsGoalState(t *testing.T) {
 	if a, _, _ := login.counts(); a != 1 || cp.last("AADSSHLoginForLinux").ProvisioningState != machineapi.ProvisioningSucceeded {
 		t.Fatalf("applies %d, statuses %v", a, cp.states("AADSSHLoginForLinux"))
 	}
+}
+
+func FuzzJWTOID(f *testing.F) {
+	f.Add("eyJhbGciOiJub25lIn0.eyJvaWQiOiJhYmMifQ.c2ln")
+	f.Add("a.b.c")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, raw string) {
+		oid, err := jwtOID(raw)
+		if err == nil && (oid == "" || len(raw) > 16<<10) {
+			t.Fatalf("accepted %q with oid %q", raw, oid)
+		}
+	})
 }

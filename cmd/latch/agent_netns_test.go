@@ -70,7 +70,7 @@ func TestAgentServesLinkLocalInNetns(t *testing.T) {
 	}
 	relay(t, ns, srv.URL[strings.LastIndex(srv.URL, ":")+1:])
 	bin := buildLatch(t)
-	command, principal := createVM(t, srv)
+	command, principal, owner := createVM(t, srv)
 
 	dir := filepath.Join(t.TempDir(), "state")
 	args := append(strings.Fields(command)[1:], "--state-dir", dir)
@@ -98,6 +98,39 @@ func TestAgentServesLinkLocalInNetns(t *testing.T) {
 	if oid := claim(t, tok, "oid"); oid != principal || principal == "" {
 		t.Fatalf("token oid %q, want the VM's identity %q", oid, principal)
 	}
+
+	// The login extension joins the device; this agent runs without login configuration, so
+	// the extension then fails, saying so, and status and doctor show the rest.
+	owner(nil, "vm", "extension", "set", "-g", "rg1", "--vm-name", "vm1", "--publisher", "Microsoft.Azure.ActiveDirectory",
+		"--name", "AADSSHLoginForLinux", "--no-wait")
+	var st struct {
+		Device struct {
+			DirectoryJoined bool   `json:"directoryJoined"`
+			KeySignTest     string `json:"keySignTest"`
+		} `json:"deviceState"`
+		GoalState struct {
+			Extensions []struct{ ProvisioningState, Message string } `json:"extensions"`
+		} `json:"goalState"`
+	}
+	for deadline := time.Now().Add(time.Minute); len(st.GoalState.Extensions) == 0; time.Sleep(100 * time.Millisecond) {
+		out, err := ns.Run(context.Background(), bin, "agent", "status", "--state-dir", dir, "-o", "json")
+		if err != nil || json.Unmarshal(out, &st) != nil || time.Now().After(deadline) {
+			t.Fatalf("latch agent status: %v\n%s", err, out)
+		}
+	}
+	ext := st.GoalState.Extensions[0]
+	if !st.Device.DirectoryJoined || st.Device.KeySignTest != "PASSED" || ext.ProvisioningState != "Failed" ||
+		!strings.Contains(ext.Message, "started without login configuration") {
+		t.Fatalf("status after the extension: %+v", st)
+	}
+	out, err = ns.Run(context.Background(), bin, "agent", "status", "--state-dir", dir)
+	t.Logf("latch agent status:\n%s", out)
+	out, err = ns.Run(context.Background(), bin, "agent", "doctor", "--state-dir", dir)
+	t.Logf("latch agent doctor:\n%s", out)
+	if err != nil ||
+		strings.Contains(string(out), "FAIL") || strings.Count(string(out), "OK ") < 8 {
+		t.Fatalf("latch agent doctor: %v\n%s", err, out)
+	}
 }
 
 // buildLatch builds the latch binary into the test's directory.
@@ -111,8 +144,8 @@ func buildLatch(t *testing.T) string {
 }
 
 // createVM makes a VM with a system-assigned identity as the owner and returns its
-// onboarding command and the identity's principal id.
-func createVM(t *testing.T, srv *testenv.Server) (string, string) {
+// onboarding command, the identity's principal id and a way to run more owner commands.
+func createVM(t *testing.T, srv *testenv.Server) (string, string, func(v any, args ...string)) {
 	env := map[string]string{"LATCH_CONFIG_DIR": t.TempDir()}
 	run := func(v any, args ...string) {
 		t.Helper()
@@ -137,7 +170,7 @@ func createVM(t *testing.T, srv *testenv.Server) (string, string) {
 	}
 	run(&vm, "vm", "create", "-g", "rg1", "-n", "vm1", "--image", "UbuntuLTS", "--assign-identity",
 		"--admin-password", "a-long-Passw0rd!", "--authentication-type", "password")
-	return vm.OnboardingCommand, vm.Identity.SystemAssignedIdentity
+	return vm.OnboardingCommand, vm.Identity.SystemAssignedIdentity, run
 }
 
 // relay listens on 127.0.0.1:port inside ns and forwards each connection to the same port on
