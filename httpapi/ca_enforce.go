@@ -33,7 +33,8 @@ import (
 // platform comes from the User-Agent when it names one.
 
 // caTTL is how long a replica keeps a tenant's compiled policies. Changes made through this
-// replica's Graph API take effect at once (forgetCA); those made elsewhere within caTTL.
+// replica's Graph API take effect at once (forgetCA and the tenant's change generation);
+// those made through another replica within caTTL.
 const caTTL = 2 * time.Second
 
 // caState is a server's Conditional Access state: compiled policies per tenant, a
@@ -91,6 +92,10 @@ func (s *Server) caEvaluator(ctx context.Context, tenantID string) (caCompiled, 
 	ca.mu.Lock()
 	key := tenantID + "#" + strconv.FormatUint(ca.gen[tenantID], 10)
 	ca.mu.Unlock()
+	// The tenant's change generation moves once a change is stored and before anyone waiting
+	// on it (a machine's goal state) is woken, so they never compile the old policies.
+	changed, _ := s.changes.watch(tenantID)
+	key += "#" + strconv.FormatUint(changed, 10)
 	return ca.compiled.get(key, s.now(), caTTL, func() (caCompiled, error) {
 		policies, err := s.Store.ListConditionalAccessPolicies(ctx, tenantID)
 		if err != nil {
