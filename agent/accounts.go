@@ -43,18 +43,26 @@ type accounts struct {
 	scope func(name string) bool
 }
 
-// runTool runs argv and returns its standard output; a failure carries its stderr.
+// runTool runs argv and returns its standard output; a failure carries its stderr. The
+// shadow tools give up at once when another program holds /etc/passwd's or /etc/group's lock
+// ("cannot lock …; try again later"), so those runs are tried again a few times.
 func runTool(ctx context.Context, argv ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err == nil {
+			return out, nil
+		}
+		if attempt < 10 && bytes.Contains(stderr.Bytes(), []byte("try again later")) && ctx.Err() == nil {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+			continue
+		}
 		return out, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return out, nil
 }
 
 // reconcile makes an account for every user, unlocks the ones that return, locks the
@@ -97,6 +105,12 @@ func (a *accounts) ensureAccount(ctx context.Context, u machineapi.LoginUser) er
 		if !openssh.IsDirectoryUID(pw.UID) {
 			a.log.Warn("a local account that is not a directory account has this user's name; left alone, so the user cannot log in here",
 				"account", name, "uid", pw.UID)
+			return nil
+		}
+		if !uidBelongs(u.ObjectID, pw.UID) {
+			// The name came back with another person (a UPN reassigned): the files are not theirs.
+			a.log.Warn("the directory account of this name belongs to another directory user; left locked, so this user cannot log in here until it is renamed or removed",
+				"account", name, "uid", pw.UID, "objectId", u.ObjectID)
 			return nil
 		}
 		return a.unlock(ctx, name)
@@ -143,6 +157,17 @@ func (a *accounts) freeUID(ctx context.Context, objectID string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no free UID for object id %s among %d candidates", objectID, maxUIDCandidates)
+}
+
+// uidBelongs reports whether uid is one of the UIDs this agent would give objectID, so an
+// account made for one directory user is never handed to another who later has its name.
+func uidBelongs(objectID string, uid int) bool {
+	for i := range maxUIDCandidates {
+		if openssh.UIDCandidate(objectID, i) == uid {
+			return true
+		}
+	}
+	return false
 }
 
 // gecos is the account's comment: the display name, else the UPN, without the characters

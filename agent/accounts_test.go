@@ -209,6 +209,19 @@ func TestAccounts(t *testing.T) {
 			t.Fatalf("alice's home went: %v", err)
 		}
 	})
+	t.Run("fail/name-reassigned-to-another-user", func(t *testing.T) {
+		newcomer := alice
+		newcomer.ObjectID = randomOID() // alice's UPN now names someone else
+		if err := f.a.reconcile(ctx, []machineapi.LoginUser{newcomer, bob}); err != nil {
+			t.Fatal(err)
+		}
+		if !f.locked(t, alice.LocalName) || f.passwd(t, alice.LocalName).UID != openssh.UID(alice.ObjectID) {
+			t.Fatal("alice's old account was handed to the newcomer")
+		}
+		if !strings.Contains(f.logs.String(), "belongs to another directory user") {
+			t.Fatal("no warning about the reassigned name")
+		}
+	})
 	t.Run("ok/remove-all", func(t *testing.T) {
 		if err := f.a.reconcile(ctx, []machineapi.LoginUser{bob}); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os/user"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,7 +133,35 @@ func orUnknown(s, def string) string {
 func (lg *Login) decideFunc(seen func(verdict)) openssh.DecideFunc {
 	return func(_ context.Context, l openssh.Login) (openssh.Decision, error) {
 		v := decide(lg.snapshot(), lg.now(), l)
+		if v.Allow {
+			v = lg.checkAccount(v, l)
+		}
 		seen(v)
 		return v.Decision, nil
 	}
+}
+
+// checkAccount refuses an allowed login whose local account was not made for this user:
+// when a UPN moves to another person, the old account (and its files) keeps its UID.
+func (lg *Login) checkAccount(v verdict, l openssh.Login) verdict {
+	lookup := lg.lookupUID
+	if lookup == nil {
+		lookup = systemUID
+	}
+	uid, err := lookup(l.User)
+	switch {
+	case err != nil:
+		return refused(fmt.Sprintf("the local account %s is not set up yet: %v", l.User, err))
+	case !uidBelongs(l.ObjectID, uid):
+		return refused(fmt.Sprintf("the local account %s (UID %d) was made for another directory user", l.User, uid))
+	}
+	return v
+}
+
+func systemUID(name string) (int, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(u.Uid)
 }

@@ -68,6 +68,12 @@ func TestDecisions(t *testing.T) {
 		{name: "fail/other-vm", cert: func(f *certFixture) *ssh.Certificate {
 			return f.issue(t, alice, testNow, func(r *token.SSHCertRequest) { r.MachineResourceID = testVM + "x" })
 		}, wantIn: "another machine", unverified: true},
+		{name: "fail/account-made-for-someone-else", cache: func(c *loginCache) *loginCache {
+			c.Login.Users[0].ObjectID = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f" // alice's name, now another person
+			return c
+		}, cert: func(f *certFixture) *ssh.Certificate {
+			return f.issue(t, alice, testNow, func(r *token.SSHCertRequest) { r.UserID = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f" })
+		}, wantIn: "was made for another directory user"},
 		{name: "ok/user", cert: aliceCert, wantAllow: true, wantIn: "User Login role"},
 		{name: "ok/admin", user: bob.LocalName, cert: func(f *certFixture) *ssh.Certificate { return f.issue(t, bob, testNow, nil) },
 			wantAllow: true, wantAdmin: true, wantIn: "Administrator Login role"},

@@ -84,8 +84,13 @@ func (c *fakeClock) now() time.Time { return c.t }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// newTestLogin is a Login on a temporary state directory whose accounts all have ordinary
-// UIDs and which lets the test process ask.
+// testUIDs are the accounts newTestLogin's Login sees: the test users', made for them.
+var testUIDs = map[string]int{
+	"alice@contoso.test": openssh.UID(aliceOID),
+	"bob@contoso.test":   openssh.UID(bobOID),
+}
+
+// newTestLogin is a Login on a temporary state directory whose accounts are testUIDs.
 func newTestLogin(t testing.TB, clock *fakeClock) *Login {
 	t.Helper()
 	dir := t.TempDir()
@@ -94,6 +99,6 @@ func newTestLogin(t testing.TB, clock *fakeClock) *Login {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg.lookupUID = func(string) (int, error) { return 2_000_000_001, nil }
+	lg.lookupUID = func(name string) (int, error) { return testUIDs[name], nil }
 	return lg
 }
