@@ -25,10 +25,16 @@ const (
 // the final resource; a DELETE returns nil. While it waits, stderr shows az's one-line
 // "Running .." progress.
 func (c *arm) write(ctx context.Context, method, path, apiVersion string, body any) (map[string]any, error) {
+	return c.writeUnless(ctx, method, path, apiVersion, body, nil)
+}
+
+// writeUnless is write, except that it returns the first answer without waiting when stop
+// (if not nil) says that waiting is pointless.
+func (c *arm) writeUnless(ctx context.Context, method, path, apiVersion string, body any, stop func(first map[string]any) bool) (map[string]any, error) {
 	resURL := c.url(path, apiVersion, nil)
 	out, resp, err := c.start(ctx, method, resURL, body)
-	if err != nil {
-		return nil, err
+	if err != nil || stop != nil && stop(out) {
+		return out, err
 	}
 	op := &operation{c: c, method: method, resURL: resURL, last: resp}
 	defer op.endProgress()

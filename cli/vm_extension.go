@@ -99,7 +99,26 @@ func (c *arm) setExtension(ctx context.Context, a *app, o extensionSetOptions) (
 	if o.noWait {
 		return c.writeNoWait(ctx, http.MethodPut, c.extensionPath(o.rg, o.vm, instance), apiCompute, body)
 	}
-	return c.write(ctx, http.MethodPut, c.extensionPath(o.rg, o.vm, instance), apiCompute, body)
+	return c.writeUnless(ctx, http.MethodPut, c.extensionPath(o.rg, o.vm, instance), apiCompute, body, func(first map[string]any) bool {
+		return waitsForMachine(a, first)
+	})
+}
+
+// waitsForMachine reports whether the extension waits for a machine nobody has onboarded
+// yet, warning with the server's advice: waiting for it would only end in a timeout.
+func waitsForMachine(a *app, ext map[string]any) bool {
+	props, _ := ext["properties"].(map[string]any)
+	iv, _ := props["instanceView"].(map[string]any)
+	statuses, _ := iv["statuses"].([]any)
+	for _, s := range statuses {
+		st, _ := s.(map[string]any)
+		if st["displayStatus"] == "Machine not onboarded" {
+			msg, _ := st["message"].(string)
+			a.warn("%s", msg)
+			return true
+		}
+	}
+	return false
 }
 
 func (o extensionSetOptions) properties(version string) (map[string]any, error) {

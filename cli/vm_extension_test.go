@@ -178,3 +178,27 @@ func TestVMExtensionDeleteNoWait(t *testing.T) {
 		t.Errorf("requests %v", got)
 	}
 }
+
+func TestVMExtensionSetWithoutMachineDoesNotWait(t *testing.T) {
+	h := newVMHarness(t)
+	mustRun(t, h, "vm", "create", "-g", "myResourceGroup", "-n", "myVM", "--image", "UbuntuLTS", "--admin-password", "x")
+	h.idp.arm.agent = func(method string, res map[string]any) {
+		if res["type"] == "Microsoft.Compute/virtualMachines/extensions" && method == "PUT" {
+			props := res["properties"].(map[string]any)
+			props["provisioningState"] = "Creating"
+			props["instanceView"] = map[string]any{"statuses": []any{map[string]any{"code": "ProvisioningState/creating",
+				"level": "Warning", "displayStatus": "Machine not onboarded", "message": "Run latch agent connect on the machine."}}}
+		}
+	}
+	before := len(h.idp.arm.requestLog())
+	res := h.run("vm", "extension", "set", "--publisher", "Microsoft.Azure.ActiveDirectory", "--name", "AADSSHLoginForLinux",
+		"-g", "myResourceGroup", "--vm-name", "myVM", "--version", "1.0")
+	if res.code != 0 || !strings.Contains(res.stderr, "WARNING: Run latch agent connect on the machine.") || !strings.Contains(res.stdout, `"provisioningState": "Creating"`) {
+		t.Fatalf("exit %d\nstdout %s\nstderr %q", res.code, res.stdout, res.stderr)
+	}
+	for _, r := range h.idp.arm.requestLog()[before:] {
+		if strings.HasPrefix(r, "GET "+vmPath+"/extensions/") {
+			t.Fatalf("polled although no machine can answer: %v", h.idp.arm.requestLog()[before:])
+		}
+	}
+}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -9,54 +10,63 @@ import (
 	"github.com/latchsh/latch/resource"
 )
 
-// An extension's deletion is a long-running operation: the machine's agent undoes the
-// extension and reports it gone. Its status resource names the extension and the generation
-// being deleted, so it needs no record of its own: the extension gone means Succeeded, Failed
-// means the agent could not undo it, and a new generation (the extension was set again
-// meanwhile) means the deletion was Canceled.
+// Setting and deleting an extension are long-running operations: the machine's agent applies
+// or undoes the extension and reports back. The status resource names the extension, the
+// generation and the kind of operation, so it needs no record of its own. A set is Succeeded
+// or Failed as the machine reported; a delete is Succeeded once the extension is gone, Failed
+// when the agent could not undo it. Either is Canceled when a newer PUT (a new generation)
+// or, for a set, a delete overtook it. Clients that poll the resource instead (body polling)
+// see the same through its provisioningState.
 
 // opAPIVersion is the api-version the status URL carries; Latch answers every version alike.
 const opAPIVersion = "2022-11-01"
 
-// operationPath is the status URL path of deleting extension extID at generation gen.
-func operationPath(extID, location, gen string) string {
+// Operation kinds in a status URL.
+const (
+	opKindSet    = "set"
+	opKindDelete = "delete"
+)
+
+// operationPath is the status URL path of operation kind on extension extID at generation gen.
+func operationPath(extID, location, gen, kind string) string {
 	sub := ""
 	if segs := pathSegments(extID); len(segs) > 1 {
 		sub = segs[1]
 	}
-	op := base64.RawURLEncoding.EncodeToString([]byte(extID + "|" + gen))
+	op := base64.RawURLEncoding.EncodeToString([]byte(extID + "|" + gen + "|" + kind))
 	return "/subscriptions/" + sub + "/providers/Microsoft.Compute/locations/" + location + "/operations/" + op +
 		"?api-version=" + opAPIVersion
 }
 
-// parseOperationID reads what operationPath wrote: the extension's id and generation.
-func parseOperationID(op string) (extID, gen string, err error) {
+// parseOperationID reads what operationPath wrote: the extension's id, generation and the
+// operation's kind. Anything else is NotFound.
+func parseOperationID(op string) (extID, gen, kind string, err error) {
 	bad := errs.E("httpapi.parseOperationID", errs.NotFound, errs.Code("OperationNotFound"), "The operation '"+truncate(op, 100)+"' was not found.")
 	if len(op) > 2048 {
-		return "", "", bad
+		return "", "", "", bad
 	}
 	raw, derr := base64.RawURLEncoding.DecodeString(op)
 	if derr != nil {
-		return "", "", bad
+		return "", "", "", bad
 	}
-	extID, gen, ok := strings.Cut(string(raw), "|")
-	if !ok || !strings.Contains(strings.ToLower(extID), "/extensions/") {
-		return "", "", bad
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 3 || parts[2] != opKindSet && parts[2] != opKindDelete || !strings.Contains(strings.ToLower(parts[0]), "/extensions/") {
+		return "", "", "", bad
 	}
-	if _, err := scopeOf(extID); err != nil {
-		return "", "", bad
+	if _, err := scopeOf(parts[0]); err != nil {
+		return "", "", "", bad
 	}
-	return extID, gen, nil
+	return parts[0], parts[1], parts[2], nil
 }
 
-// getExtensionOperation answers ARM's operation status for an extension deletion. Reading it
-// needs what reading the VM needs.
+// getExtensionOperation answers ARM's operation status for setting or deleting an extension.
+// Reading it needs what reading the VM needs.
 func getExtensionOperation(q *armRequest) (int, any, error) {
 	sub, err := q.subscription()
 	if err != nil {
 		return 0, nil, err
 	}
-	extID, gen, err := parseOperationID(q.vars["op"])
+	extID, gen, kind, err := parseOperationID(q.vars["op"])
 	if err != nil {
 		return 0, nil, err
 	}
@@ -68,41 +78,65 @@ func getExtensionOperation(q *armRequest) (int, any, error) {
 	if err := q.authz.require(opVMRead, scopeOrZero(vmID)); err != nil {
 		return 0, nil, err
 	}
-	out := map[string]any{"name": q.vars["op"], "status": "Succeeded"}
 	e, err := q.s.Store.GetResource(q.ctx, q.tenantID(), extID)
-	if errs.Is(err, errs.NotFound) {
-		return http.StatusOK, out, nil
-	}
-	if err != nil {
+	if err != nil && !errs.Is(err, errs.NotFound) {
 		return 0, nil, err
 	}
-	p, err := resource.ParseExtensionProperties(e.Properties)
-	if err != nil {
-		return 0, nil, err
+	var p *resource.ExtensionProperties
+	if err == nil {
+		ep, err := resource.ParseExtensionProperties(e.Properties)
+		if err != nil {
+			return 0, nil, err
+		}
+		p = &ep
 	}
-	switch {
-	case p.Generation() != gen || !p.Deleting() && p.ProvisioningState != resource.ProvisioningFailed:
-		out["status"] = "Canceled"
-		out["error"] = map[string]string{"code": "OperationCanceled", "message": "The extension was set again before its deletion finished."}
-	case p.ProvisioningState == resource.ProvisioningFailed:
-		code, msg := failureOf(p)
-		out["status"], out["error"] = "Failed", map[string]string{"code": code, "message": msg}
-	default:
-		out["status"] = "InProgress"
+	out := operationStatus(kind, gen, p)
+	if out["status"] == "InProgress" {
 		q.header.Set("Retry-After", pollSeconds)
 	}
+	out["name"] = q.vars["op"]
 	return http.StatusOK, out, nil
 }
 
-// failureOf is the ARM error a failed extension reports, from its instance view.
+// operationStatus is the status of operation kind at generation gen, given the extension as
+// it is now (nil when it is gone).
+func operationStatus(kind, gen string, p *resource.ExtensionProperties) map[string]any {
+	canceled := map[string]any{"status": "Canceled", "error": map[string]string{"code": "OperationCanceled",
+		"message": "The extension was set again or deleted before this operation finished."}}
+	switch {
+	case p == nil && kind == opKindDelete:
+		return map[string]any{"status": "Succeeded"}
+	case p == nil || p.Generation() != gen || kind == opKindSet && p.Deleting():
+		return canceled
+	case p.ProvisioningState == resource.ProvisioningFailed:
+		code, msg := failureOf(*p)
+		return map[string]any{"status": "Failed", "error": map[string]string{"code": code, "message": msg}}
+	case kind == opKindSet && p.ProvisioningState == resource.ProvisioningSucceeded:
+		return map[string]any{"status": "Succeeded"}
+	case kind == opKindDelete && !p.Deleting():
+		return canceled
+	}
+	return map[string]any{"status": "InProgress"}
+}
+
+// failureOf is the ARM error a failed extension reports, in Azure's words, with the code and
+// message from its instance view.
 func failureOf(p resource.ExtensionProperties) (string, string) {
-	msg := "The machine reported a failure."
+	code, msg := "", "The machine reported a failure."
 	if p.InstanceView != nil {
 		for _, st := range p.InstanceView.Statuses {
-			if st.Level == "Error" && st.Message != "" {
-				msg = st.Message
+			if st.Level == "Error" {
+				code, msg = st.Code, st.Message
 			}
 		}
 	}
-	return "VMExtensionProvisioningError", msg
+	return "VMExtensionProvisioningError", fmt.Sprintf("VM has reported a failure when processing extension '%s' (publisher '%s' and type '%s'). "+
+		"Error code: '%s'. Error message: '%s'.", extName(p), p.Publisher, p.Type, code, msg)
+}
+
+func extName(p resource.ExtensionProperties) string {
+	if p.InstanceView != nil && p.InstanceView.Name != "" {
+		return p.InstanceView.Name
+	}
+	return p.Type
 }

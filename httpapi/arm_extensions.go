@@ -64,8 +64,8 @@ func (q *armRequest) retryAfterUnlessTerminal(e resource.Resource) {
 }
 
 // putExtension records the extension as Creating (201) or Updating (200) with a new
-// generation and answers at once; the machine's agent applies it and reports back, which makes
-// it Succeeded or Failed. az's long-running-operation loop reads the extension until then.
+// generation and answers at once, with an Azure-AsyncOperation status to follow, as ARM does;
+// the machine's agent applies it and reports back, which makes it Succeeded or Failed.
 // Without an onboarded machine the extension stays Creating, and its instance view says how
 // to onboard one.
 func putExtension(q *armRequest) (int, any, error) {
@@ -120,8 +120,12 @@ func putExtension(q *armRequest) (int, any, error) {
 		return 0, nil, err
 	}
 	stored, err := q.s.Store.GetResource(q.ctx, q.tenantID(), extID)
+	if err != nil {
+		return 0, nil, err
+	}
+	q.header.Set("Azure-AsyncOperation", q.s.URL+operationPath(stored.ID, stored.Location, props.Latch.Generation, opKindSet))
 	q.retryAfterUnlessTerminal(stored)
-	return status, extensionJSON(stored), err
+	return status, extensionJSON(stored), nil
 }
 
 // vmOnboarded reports whether any machine was onboarded as the VM.
@@ -196,7 +200,7 @@ func deleteExtension(q *armRequest) (int, any, error) {
 		return 0, nil, err
 	}
 	p, _ := resource.ParseExtensionProperties(up.Properties)
-	q.header.Set("Azure-AsyncOperation", q.s.URL+operationPath(e.ID, e.Location, p.Generation()))
+	q.header.Set("Azure-AsyncOperation", q.s.URL+operationPath(e.ID, e.Location, p.Generation(), opKindDelete))
 	q.header.Set("Retry-After", pollSeconds)
 	return http.StatusAccepted, nil, nil
 }

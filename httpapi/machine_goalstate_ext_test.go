@@ -62,8 +62,16 @@ func TestExtensionLifecycleWithAgent(t *testing.T) {
 	g := f.goalMachine(t, f.withID)
 	ext := f.withID + "/extensions/AADSSHLoginForLinux"
 	extID := "/subscriptions/" + f.sub + "/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm1/extensions/AADSSHLoginForLinux"
-	f.setExtension(t, f.withID, "AADSSHLoginForLinux")
-	resp, m := f.do(t, "GET", ext+apiVM, f.adminTok, nil)
+	resp, m := f.do(t, "PUT", ext+apiVM, f.adminTok, map[string]any{"location": "westus", "properties": map[string]any{
+		"publisher": "Microsoft.Azure.ActiveDirectory", "type": "AADSSHLoginForLinux"}})
+	setOp := resp.Header.Get("Azure-AsyncOperation")
+	if resp.StatusCode != 201 || setOp == "" {
+		t.Fatalf("set: %d %v %v", resp.StatusCode, m, resp.Header)
+	}
+	if st, m := f.operation(t, setOp, f.adminTok); st != 200 || m["status"] != "InProgress" {
+		t.Fatalf("set operation: %d %v", st, m)
+	}
+	resp, m = f.do(t, "GET", ext+apiVM, f.adminTok, nil)
 	if resp.StatusCode != 200 || field(m, "properties", "provisioningState") != "Creating" || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("while the agent works: %d %v %v", resp.StatusCode, m, resp.Header)
 	}
@@ -86,6 +94,9 @@ func TestExtensionLifecycleWithAgent(t *testing.T) {
 		if len(exts) != 1 || !strings.Contains(mustJSONString(exts[0]), "ProvisioningState/succeeded/0") {
 			t.Fatalf("VM instance view extensions %v", exts)
 		}
+		if st, m := f.operation(t, setOp, f.adminTok); st != 200 || m["status"] != "Succeeded" {
+			t.Fatalf("set operation: %d %v", st, m)
+		}
 		if es := f.activity(t, extID); len(es) == 0 || es[0].Status != "Succeeded" || es[0].CallerObjectID != g.id {
 			t.Fatalf("activity %+v", es)
 		}
@@ -96,6 +107,10 @@ func TestExtensionLifecycleWithAgent(t *testing.T) {
 			"publisher": "Microsoft.Azure.ActiveDirectory", "type": "AADSSHLoginForLinux"}})
 		if resp.StatusCode != 200 || field(m, "properties", "provisioningState") != "Updating" {
 			t.Fatalf("update: %d %v", resp.StatusCode, m)
+		}
+		setOp = resp.Header.Get("Azure-AsyncOperation")
+		if st, m := f.operation(t, setOp, f.adminTok); st != 200 || m["status"] != "InProgress" {
+			t.Fatalf("set operation: %d %v", st, m)
 		}
 		second, _ = extension(g.current(t), "AADSSHLoginForLinux")
 		if second.Generation == first.Generation {
@@ -113,6 +128,10 @@ func TestExtensionLifecycleWithAgent(t *testing.T) {
 		p := f.extensionProps(t, f.withID, "AADSSHLoginForLinux")
 		if st := statusOf(p); p["provisioningState"] != "Failed" || st["code"] != "ProvisioningState/failed/1007" || st["level"] != "Error" {
 			t.Fatalf("after failure: %v", p)
+		}
+		if st, m := f.operation(t, setOp, f.adminTok); st != 200 || m["status"] != "Failed" || errorCode(m) != "VMExtensionProvisioningError" ||
+			!strings.Contains(errorMessage(m), "The tenant could not be read.") {
+			t.Fatalf("set operation: %d %v", st, m)
 		}
 		if es := f.activity(t, extID); len(es) == 0 || es[0].Status != "Failed" || es[0].Properties["code"] != "ProvisioningState/failed/1007" {
 			t.Fatalf("activity %+v", es)

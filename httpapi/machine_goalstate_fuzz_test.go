@@ -15,12 +15,12 @@ func FuzzParseOperationID(f *testing.F) {
 	f.Add("", "")
 	f.Add("/extensions/|", "a|b")
 	f.Fuzz(func(t *testing.T, extID, gen string) {
-		_, _, _ = parseOperationID(extID) // arbitrary text as the path segment
-		p := operationPath(extID, "westus", gen)
+		_, _, _, _ = parseOperationID(extID) // arbitrary text as the path segment
+		p := operationPath(extID, "westus", gen, opKindDelete)
 		op := p[strings.LastIndex(p, "/")+1 : strings.Index(p, "?")]
-		id, g, err := parseOperationID(op)
-		if err == nil && (id+"|"+g != extID+"|"+gen) {
-			t.Fatalf("round trip: %q %q gave %q %q", extID, gen, id, g)
+		id, g, kind, err := parseOperationID(op)
+		if err == nil && (id != extID || g != gen || kind != opKindDelete) {
+			t.Fatalf("round trip: %q %q gave %q %q %q", extID, gen, id, g, kind)
 		}
 	})
 }
