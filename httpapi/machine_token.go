@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/resource"
+	"github.com/latchsh/latch/signinlog"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/token"
 )
@@ -45,6 +46,7 @@ func (s *Server) machineToken(w http.ResponseWriter, r *http.Request, m store.Ma
 	if err != nil {
 		return err
 	}
+	s.logAppSignIn(r, m.TenantID, signinlog.FlowManagedIdentity, mi.appID, mi.name, aud, nil) // signin_log.go
 	resp := tokenResponse(raw, signed, s.now())
 	resp["resource"], resp["client_id"], resp["object_id"], resp["tenant_id"] = b.Resource, mi.appID, mi.id, m.TenantID
 	writeJSON(w, http.StatusOK, resp)
