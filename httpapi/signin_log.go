@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchsh/latch/conditional"
+	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/signinlog"
 )
@@ -150,6 +151,31 @@ func (s *Server) logAppSignIn(r *http.Request, tenantID, flow string, appID, app
 		e.Status = failureStatus(err)
 	}
 	s.appendSignIn(tenantID, e)
+}
+
+// logPageFailure records a sign-in the pages refused before any token (a wrong password or
+// code, a locked or disabled account) with the message the person saw. tried is the method
+// that failed. An unknown user name is logged as typed, as Entra does, so a password spray
+// shows in the log.
+func (s *Server) logPageFailure(r *http.Request, f signInFlow, upn, tried string, err error) {
+	in := signinlog.Input{ID: newID(), Time: s.now(), CorrelationID: CorrelationID(r.Context()),
+		UserPrincipalName: truncate(upn, 256), AppDisplayName: f.App, Address: remoteAddr(r),
+		ClientAppUsed: clientAppUsed(conditional.ClientBrowser), Interactive: true, Flow: signinlog.FlowBrowser,
+		FailedMethods: []string{tried}}
+	if u, uerr := s.Store.GetUserByUPN(r.Context(), f.Tenant.ID, directory.NormalizeUPN(upn)); uerr == nil {
+		in.UserID, in.UserPrincipalName, in.UserDisplayName = u.ID, u.UserPrincipalName, u.DisplayName
+	}
+	st := failureStatus(err)
+	switch errs.KindOf(err) {
+	case errs.Unauthenticated:
+		st.ErrorCode = 50126 // invalid user name or password (or code)
+	case errs.TooMany:
+		st.ErrorCode = 50053 // locked out by too many attempts
+	case errs.PermissionDenied:
+		st.ErrorCode = 50057 // disabled
+	}
+	in.AuthError = &st
+	s.appendSignIn(f.Tenant.ID, signinlog.New(in, conditional.Result{}))
 }
 
 // failureStatus is the log's status for a refusal that was not Conditional Access's: the

@@ -106,6 +106,9 @@ func (f signInFlow) passwordStep(c *webCtx) (webSession, bool) {
 	upn := c.r.PostForm.Get("username")
 	u, proof, err := c.s.signIn(c.r.Context(), f.Tenant, upn, c.r.PostForm.Get("credential"), clientAddress(c.r))
 	if err != nil {
+		if errs.KindOf(err) != errs.Invalid { // a form left empty is no sign-in attempt
+			c.s.logPageFailure(c.r, f, upn, authn.MethodPassword, err) // signin_log.go
+		}
 		f.show(c, "password", truncate(upn, 256), err)
 		return webSession{}, false
 	}

@@ -49,6 +49,7 @@ func (f signInFlow) otpStep(c *webCtx) (webSession, bool) {
 		return webSession{}, false
 	}
 	if err := c.s.checkOTP(c.r.Context(), u, c.r.PostForm.Get("otc"), clientAddress(c.r)); err != nil {
+		c.s.logPageFailure(c.r, f, u.UserPrincipalName, authn.MethodSoftwareOath, err) // signin_log.go
 		f.show(c, pendingOTP, u.UserPrincipalName, err)
 		return webSession{}, false
 	}
