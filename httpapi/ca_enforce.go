@@ -28,9 +28,10 @@ import (
 // (conditional.Evaluate already keeps them out of the outcome).
 //
 // What is not known is left out rather than guessed: the client address is the TCP peer's
-// (the configuration names no trusted proxies, so X-Forwarded-For is never believed), no
-// tenant has a country table yet (country-based named locations match no address), and the
-// platform comes from the User-Agent when it names one.
+// (the configuration names no trusted proxies, so X-Forwarded-For is never believed), the
+// country comes from the admin's geo table when one is loaded (without it, country-based
+// named locations match no address), and the platform comes from the User-Agent when it
+// names one.
 
 // caTTL is how long a replica keeps a tenant's compiled policies. Changes made through this
 // replica's Graph API take effect at once (forgetCA and the tenant's change generation);
@@ -154,6 +155,9 @@ func (s *Server) evaluateSignIn(r *http.Request, tenantID string, x userSignIn) 
 	now := s.now()
 	in := conditional.SignIn{UserID: x.User.ID, AppID: strings.ToLower(x.AppID), ClientAppType: x.ClientAppType,
 		Platform: platformOf(r.UserAgent()), Address: remoteAddr(r), Methods: x.Methods, AuthTime: x.AuthTime, Now: now}
+	if s.Risk.Geo != nil && in.Address.IsValid() { // the admin's geo table (risk.go) names countries
+		in.Country, _ = s.Risk.Geo.Country(in.Address)
+	}
 	if in.Groups, in.Roles, err = s.groupsAndRoles(ctx, tenantID, x.User.ID); err != nil { // graph_ca_evaluate.go
 		return caDecision{}, err
 	}
