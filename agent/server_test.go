@@ -343,12 +343,13 @@ func TestAgentKilledMidExtension(t *testing.T) {
 	// The registration service is reached through the front too, so the test sees each join.
 	os.WriteFile(filepath.Join(m.dir, "endpoints.json"), []byte(`{"registration":"`+fr.URL()+`"}`), 0o600)
 
-	blocked := &countingLogin{block: make(chan struct{})}
+	started := make(chan struct{})
+	blocked := &countingLogin{block: started}
 	stop := m.start(t, blocked)
 	own.ok(nil, "vm", "extension", "set", "-g", "rg1", "--vm-name", "vm1", "--publisher", "Microsoft.Azure.ActiveDirectory",
 		"--name", "AADSSHLoginForLinux", "--no-wait")
 	select {
-	case <-blocked.block:
+	case <-started:
 	case <-time.After(time.Minute):
 		t.Fatalf("the login setup was never reached; last status %+v", fr.last())
 	}

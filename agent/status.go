@@ -95,8 +95,25 @@ func deviceStatus(dir string, d *DeviceRecord) DeviceStatus {
 		return DeviceStatus{}
 	}
 	return DeviceStatus{DirectoryJoined: true, AzureAdJoined: true, TenantID: d.TenantID, DeviceID: d.DeviceID,
-		Thumbprint: d.Thumbprint, ValidFrom: d.NotBefore, ValidTo: d.NotAfter, KeyProvider: d.KeyProvider,
+		Thumbprint: d.Thumbprint, ValidFrom: d.NotBefore, ValidTo: d.NotAfter, KeyProvider: keyProvider(d.KeyProvider),
 		KeySignTest: keySignTest(dir)}
+}
+
+// tpmDevices are where Linux exposes a TPM.
+var tpmDevices = []string{"/dev/tpmrm0", "/dev/tpm0"}
+
+// keyProvider says plainly where the device key is, and that a TPM, when the machine has
+// one, does not hold it.
+func keyProvider(p string) string {
+	if p != KeyProviderSoftware {
+		return p
+	}
+	for _, dev := range tpmDevices {
+		if fileExists(dev) {
+			return p + " (a TPM is present at " + dev + " but the device key is a file in the state directory)"
+		}
+	}
+	return p
 }
 
 // keySignTest signs with the device key and verifies with the certificate's key, as
