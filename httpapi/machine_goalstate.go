@@ -40,9 +40,36 @@ const (
 // goalStates is the server's state for goal states: each tenant's login table and the
 // long-polls open on this replica. The zero value is ready.
 type goalStates struct {
-	mu     sync.Mutex
-	logins map[string]*tenantLogins // by lower-case tenant id
-	polls  map[string]int           // open long-polls by lower-case VM id
+	mu      sync.Mutex
+	logins  map[string]*tenantLogins // by lower-case tenant id
+	polls   map[string]int           // open long-polls by lower-case VM id
+	closing chan struct{}            // closed when the server shuts down
+	closed  bool
+}
+
+// closingChan is closed once CloseLongPolls was called.
+func (g *goalStates) closingChan() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing == nil {
+		g.closing = make(chan struct{})
+	}
+	return g.closing
+}
+
+// CloseLongPolls answers every open and later goal-state long-poll with 304 at once, so that
+// a shutting-down server is not held up by machines waiting on it; each machine simply asks
+// again, of this server's successor or another replica. Register it with
+// http.Server.RegisterOnShutdown. It may be called more than once.
+func (s *Server) CloseLongPolls() {
+	g := &s.goals
+	g.closingChan()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		g.closed = true
+		close(g.closing)
+	}
 }
 
 // pollStarted and pollEnded count a machine's open long-polls; while one is open the VM shows
@@ -98,6 +125,10 @@ func (s *Server) machineGoalState(w http.ResponseWriter, r *http.Request, m stor
 		defer s.goals.pollEnded(m.ResourceID)
 	}
 	deadline := time.Now().Add(wait)
+	// The server's write timeout would cut a long wait off; this request may take as long as
+	// it waits, and some more for computing the answer. Writers that cannot say so are fine.
+	_ = http.NewResponseController(w).SetWriteDeadline(deadline.Add(30 * time.Second))
+	closing := s.goals.closingChan()
 	for {
 		_, wake := s.changes.watch(m.TenantID) // before computing, so no change slips between
 		gs, err := s.goalState(r.Context(), m)
@@ -113,23 +144,36 @@ func (s *Server) machineGoalState(w http.ResponseWriter, r *http.Request, m stor
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
-		if !sleepUntilChange(r.Context(), wake, min(left, goalStateRecheck)) {
+		switch sleepUntilChange(r.Context(), closing, wake, min(left, goalStateRecheck)) {
+		case sleepGone:
 			return nil // the machine went away; nobody reads an answer
+		case sleepClosing:
+			w.WriteHeader(http.StatusNotModified)
+			return nil
 		}
 	}
 }
 
-// sleepUntilChange waits for wake or d; false when ctx ended first.
-func sleepUntilChange(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+// How a wait for a change ended.
+const (
+	sleepWoken   = iota // a change, or time to look again
+	sleepGone           // the request's context ended
+	sleepClosing        // the server is shutting down
+)
+
+// sleepUntilChange waits for wake or d, unless the request ends or the server closes first.
+func sleepUntilChange(ctx context.Context, closing, wake <-chan struct{}, d time.Duration) int {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-wake:
 	case <-t.C:
 	case <-ctx.Done():
-		return false
+		return sleepGone
+	case <-closing:
+		return sleepClosing
 	}
-	return true
+	return sleepWoken
 }
 
 // goalStateQuery reads version (any string up to 128 characters) and wait (whole seconds,

@@ -362,3 +362,36 @@ func TestGoalStateLoginUsers(t *testing.T) {
 		t.Fatalf("a failed login extension still gives the user list: %+v", gs.Login)
 	}
 }
+
+// A server shutting down answers the machines waiting on it at once, so that they ask again
+// elsewhere instead of holding the shutdown up.
+func TestGoalStateShutdownAnswersWaiters(t *testing.T) {
+	f := newMachineFixture(t)
+	g := f.goalMachine(t, f.withID)
+	v := g.current(t).Version
+	status := make(chan int, 1)
+	proof := g.proof(t)
+	go func() {
+		req, _ := http.NewRequest("GET", f.URL+machineapi.PathGoalState+"?version="+v+"&wait=60", nil)
+		req.Header.Set("Authorization", proof)
+		resp, err := f.Client.Do(req)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	for i := 0; !g.connected(t); i++ {
+		if i == 2000 {
+			t.Fatal("the long-poll never opened")
+		}
+	}
+	f.API.CloseLongPolls()
+	if st := <-status; st != 304 {
+		t.Fatalf("a waiter got %d at shutdown, want 304", st)
+	}
+	if g.connected(t) {
+		t.Fatal("the VM still shows as connected after its long-poll ended (and with no status report)")
+	}
+}

@@ -114,6 +114,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.Wri
 	api := &httpapi.Server{Store: st, Tokens: tokens, Secrets: authn.NewSecretVerifier(time.Now),
 		Log: log, Now: time.Now, URL: cfg.URL, HomeTenantID: boot.Tenant.ID, Risk: riskTables}
 	srv := newHTTPServer(newHandler(api, st, boot.Tenant.ID, metrics.New(), log), tlsState.config(), log)
+	srv.RegisterOnShutdown(api.CloseLongPolls) // machines waiting for their goal state ask again elsewhere
 
 	var wg sync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(ctx)
@@ -321,7 +322,8 @@ func startMaintenance(ctx context.Context, wg *sync.WaitGroup, cfg config.Config
 	}
 }
 
-// purgeSignIns deletes sign-ins older than the configured retention.
+// purgeSignIns deletes sign-ins older than the configured retention, expired sessions and
+// abandoned challenges.
 func purgeSignIns(ctx context.Context, api *httpapi.Server, cfg config.Config, log *slog.Logger) {
 	n, err := api.PurgeSignIns(ctx, cfg.SignInRetention())
 	if err != nil && ctx.Err() == nil {
@@ -329,6 +331,11 @@ func purgeSignIns(ctx context.Context, api *httpapi.Server, cfg config.Config, l
 	}
 	if n > 0 {
 		log.Info("deleted old sign-in log entries", "count", n, "retentionDays", cfg.SignInRetentionDays)
+	}
+	if n, err := api.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+		log.Error("deleting expired sessions and challenges failed", "err", err)
+	} else if n > 0 {
+		log.Info("deleted expired sessions and abandoned challenges", "count", n)
 	}
 }
 
