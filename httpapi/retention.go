@@ -30,3 +30,9 @@ func (s *Server) PurgeSignIns(ctx context.Context, retention time.Duration) (int
 	}
 	return total, errors.Join(problems...)
 }
+
+// PurgeExpired removes expired browser sessions and abandoned WebAuthn challenges by the
+// server's clock (store.PurgeStore), and says how many went.
+func (s *Server) PurgeExpired(ctx context.Context) (int64, error) {
+	return s.Store.PurgeExpired(ctx, s.now())
+}

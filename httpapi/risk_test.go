@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchsh/latch/authn"
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/risk"
 	"github.com/latchsh/latch/signinlog"
@@ -261,5 +262,21 @@ func TestPurgeSignIns(t *testing.T) {
 	left, _ := e.s.Store.ListSignIns(context.Background(), e.tenant, signinlog.Filter{}, 0)
 	if len(left) != 1 {
 		t.Fatalf("left %v", left)
+	}
+}
+
+// The hourly sweep also removes expired browser sessions.
+func TestPurgeExpired(t *testing.T) {
+	e := newRiskEnv(t)
+	ctx := context.Background()
+	if err := e.s.Store.CreateSession(ctx, authn.Session{ID: "s1", TenantID: e.tenant, UserID: e.user.ID, Expires: e.now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.PurgeExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("a live session: purged %d, %v", n, err)
+	}
+	e.now = e.now.Add(2 * time.Hour)
+	if n, err := e.s.PurgeExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("an expired session: purged %d, %v", n, err)
 	}
 }

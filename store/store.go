@@ -32,6 +32,7 @@ type Store interface {
 	DeviceStore      // the directory's devices and each tenant's device CA (device.go)
 	ConditionalStore // Conditional Access policies, named locations, strengths, sign-in log (conditional.go)
 	HostStore        // each person's remembered hosts (hosts.go)
+	PurgeStore       // removing expired sessions and abandoned challenges (purge.go)
 
 	// Tenants and subscriptions.
 	CreateTenant(ctx context.Context, t directory.Tenant) error

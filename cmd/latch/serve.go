@@ -322,7 +322,8 @@ func startMaintenance(ctx context.Context, wg *sync.WaitGroup, cfg config.Config
 	}
 }
 
-// purgeSignIns deletes sign-ins older than the configured retention.
+// purgeSignIns deletes sign-ins older than the configured retention, expired sessions and
+// abandoned challenges.
 func purgeSignIns(ctx context.Context, api *httpapi.Server, cfg config.Config, log *slog.Logger) {
 	n, err := api.PurgeSignIns(ctx, cfg.SignInRetention())
 	if err != nil && ctx.Err() == nil {
@@ -330,6 +331,11 @@ func purgeSignIns(ctx context.Context, api *httpapi.Server, cfg config.Config, l
 	}
 	if n > 0 {
 		log.Info("deleted old sign-in log entries", "count", n, "retentionDays", cfg.SignInRetentionDays)
+	}
+	if n, err := api.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+		log.Error("deleting expired sessions and challenges failed", "err", err)
+	} else if n > 0 {
+		log.Info("deleted expired sessions and abandoned challenges", "count", n)
 	}
 }
 
