@@ -16,17 +16,19 @@ import (
 
 // The sign-in log is written behind issuance, not in its path: a token endpoint answering
 // thousands of client-credential requests a second would otherwise wait for one store write
-// per token. Entries go through a bounded queue to one writer goroutine. Nothing is dropped:
-// when the queue is full the request waits up to signInQueueWait for room and then writes its
-// entry itself. FlushSignIns, called on shutdown, writes what is queued.
+// per token. Entries go through a bounded queue to a few writer goroutines (a networked
+// database answers several inserts at once; SQLite takes them in turn). Nothing is dropped:
+// when the queue is full the request waits up to signInQueueWait for room and then writes
+// its entry itself. FlushSignIns, called on shutdown, writes what is queued.
 
 const (
 	signInQueueSize  = 8192
+	signInWriters    = 4
 	signInQueueWait  = 50 * time.Millisecond
 	signInWriteLimit = 5 * time.Second // per entry; a store slower than this is down
 )
 
-// signInWriter is the queue and its one writer.
+// signInWriter is the queue and its writers.
 type signInWriter struct {
 	start sync.Once
 	q     chan signInJob
@@ -35,27 +37,37 @@ type signInWriter struct {
 	Synchronous, Failed atomic.Int64
 }
 
-// signInJob is one entry to write, or (done set, entry empty) a flush barrier.
+// signInJob is one entry to write, or a flush barrier (barrier set, entry empty).
 type signInJob struct {
 	tenantID string
 	entry    signinlog.Entry
-	done     chan struct{}
+	barrier  *flushBarrier
+}
+
+// flushBarrier holds every writer that takes it until all have: then every job queued
+// before the barriers is written.
+type flushBarrier struct {
+	arrived sync.WaitGroup
+	release chan struct{}
 }
 
 func (s *Server) signInQueue() chan signInJob {
 	w := &s.caState().signIns
 	w.start.Do(func() {
 		w.q = make(chan signInJob, signInQueueSize)
-		go s.writeSignIns(w.q)
+		for range signInWriters {
+			go s.writeSignIns(w.q)
+		}
 	})
 	return w.q
 }
 
-// writeSignIns is the writer goroutine: it runs for the server's life.
+// writeSignIns is one writer goroutine: it runs for the server's life.
 func (s *Server) writeSignIns(q chan signInJob) {
 	for job := range q {
-		if job.done != nil {
-			close(job.done)
+		if b := job.barrier; b != nil {
+			b.arrived.Done()
+			<-b.release
 			continue
 		}
 		s.storeSignIn(job.tenantID, job.entry)
@@ -93,12 +105,19 @@ func (s *Server) appendSignIn(tenantID string, e signinlog.Entry) {
 // FlushSignIns returns once every sign-in queued before the call is written, or when ctx
 // ends. Call it after the HTTP server has shut down, so no sign-in is lost.
 func (s *Server) FlushSignIns(ctx context.Context) error {
-	done := make(chan struct{})
-	select {
-	case s.signInQueue() <- signInJob{done: done}:
-	case <-ctx.Done():
-		return ctx.Err()
+	b := &flushBarrier{release: make(chan struct{})}
+	defer close(b.release)
+	q := s.signInQueue()
+	for range signInWriters {
+		b.arrived.Add(1)
+		select {
+		case q <- signInJob{barrier: b}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	done := make(chan struct{})
+	go func() { b.arrived.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
