@@ -400,3 +400,70 @@ func TestRegistrationUnreachable(t *testing.T) {
 		t.Fatalf("status %+v", last)
 	}
 }
+
+// lastLogin is the login configuration the counting setup last applied.
+func (l *recordingLogin) lastUsers() []machineapi.LoginUser {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		return nil
+	}
+	return l.last.Users
+}
+
+// recordingLogin is countingLogin keeping the last Login applied.
+type recordingLogin struct {
+	countingLogin
+	last *machineapi.Login
+}
+
+func (l *recordingLogin) Apply(ctx context.Context, st agent.State, lg *machineapi.Login) error {
+	err := l.countingLogin.Apply(ctx, st, lg)
+	l.mu.Lock()
+	l.last = lg
+	l.mu.Unlock()
+	return err
+}
+
+// TestRoleChangeAndDeletion: with the extension applied, a role assigned afterwards reaches
+// the login setup; deleting the extension removes the login setup and leaves the directory.
+func TestRoleChangeAndDeletion(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	own := ownerLogin(t, srv)
+	own.ok(nil, "group", "create", "--name", "rg1", "--location", "westus")
+	fr := startFront(t, srv)
+	m := connectMachine(t, srv, own, fr, "vm1", true)
+	login := &recordingLogin{}
+	m.start(t, login)
+	own.ok(nil, "vm", "extension", "set", "-g", "rg1", "--vm-name", "vm1", "--publisher", "Microsoft.Azure.ActiveDirectory",
+		"--name", "AADSSHLoginForLinux")
+	if last := fr.last(); last.ProvisioningState != machineapi.ProvisioningSucceeded {
+		t.Fatalf("extension set returned with the machine's status %+v", last)
+	}
+
+	user := testenv.CreateUser(t, srv, "erin", "a long enough passphrase")
+	var vm struct{ ID string }
+	own.ok(&vm, "vm", "show", "-g", "rg1", "-n", "vm1")
+	own.ok(nil, "role", "assignment", "create", "--assignee", user.UserPrincipalName, "--role", "Virtual Machine User Login", "--scope", vm.ID)
+	assigned := time.Now()
+	eventually(t, "the new user in the login setup", func() bool {
+		for _, u := range login.lastUsers() {
+			if u.ObjectID == user.ID {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("the role assignment reached the login setup in %v", time.Since(assigned).Round(time.Millisecond))
+
+	own.ok(nil, "vm", "extension", "delete", "-g", "rg1", "--vm-name", "vm1", "--name", "AADSSHLoginForLinux")
+	if _, _, rems := login.count(); rems != 1 || fr.last().ProvisioningState != machineapi.ProvisioningDeleted {
+		t.Fatalf("removes %d, last status %+v", rems, fr.last())
+	}
+	if s := m.status(t); s.Device.DirectoryJoined {
+		t.Fatalf("still joined after the extension was deleted: %+v", s.Device)
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "device-key.pem")); !os.IsNotExist(err) {
+		t.Fatalf("device key left behind: %v", err)
+	}
+}
