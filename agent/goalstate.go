@@ -67,6 +67,9 @@ func NewFollower(c *Client, o FollowerOptions) (*Follower, error) {
 	if o.Wait <= 0 {
 		o.Wait = DefaultGoalStateWait
 	}
+	// The control plane refuses a longer wait; asking for it would turn every poll into an
+	// error.
+	o.Wait = min(o.Wait, machineapi.MaxWaitSeconds*time.Second)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
