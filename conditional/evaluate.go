@@ -59,18 +59,31 @@ func (e *Evaluator) evaluate(r Result, s SignIn, dir DirectoryFacts) Result {
 	}
 	sc := e.getScratch()
 	v := sc.reset(e, s, dir)
-	for i, m := range e.candidates(sc.mark, s) {
-		if m == bothIndexes {
-			e.policies[i].evaluate(&r.Policies[i], s, v)
+	// Only candidates can succeed or fail; the others keep the template's not-applied
+	// results. So the outcome is decided from the candidates alone, not all the policies.
+	applied, fails := false, sc.fails[:0]
+	note := func(pr PolicyResult) {
+		switch pr.Result {
+		case Success:
+			applied = true
+		case Failure:
+			fails = append(fails, pr)
 		}
+	}
+	for _, i := range e.candidates(sc, s) {
+		e.policies[i].evaluate(&r.Policies[i], s, v)
+		note(r.Policies[i])
 	}
 	if dir.PerUserMFA == directory.MFAEnabled || dir.PerUserMFA == directory.MFAEnforced {
 		pr := PolicyResult{Index: LegacyMFAIndex}
 		legacyCompiled.grantResult(&pr, s, v)
 		r.Policies = append(r.Policies, pr)
+		note(pr)
 	}
+	r = e.decideFrom(r, applied, fails)
+	sc.fails = fails
 	e.scratch.Put(sc)
-	return e.decide(r)
+	return r
 }
 
 // env is what every policy's evaluation of one sign-in shares, computed once.
@@ -93,7 +106,9 @@ type env struct {
 // but its Result, which keeps garbage collection out of the sign-in path's tail latency.
 type scratch struct {
 	env
-	mark []uint8 // by policy: which of the two indexes found it
+	mark       []uint8 // by policy: which of the two indexes found it
+	candidates []int32 // the policies marked by both, in the order found
+	fails      []PolicyResult
 }
 
 func (e *Evaluator) getScratch() *scratch {
@@ -140,14 +155,21 @@ const (
 	bothIndexes       = byPrincipal | byAppIndex
 )
 
-// candidates marks, in mark (one entry per policy, overwritten), the policies found through
-// the sign-in's application or user action and through its user, groups, roles or guest
-// status; those marked bothIndexes are the candidates. It returns mark.
-func (e *Evaluator) candidates(mark []uint8, s SignIn) []uint8 {
+// candidates returns the policies found both through the sign-in's application or user
+// action and through its user, groups, roles or guest status, using sc's marks (one entry per
+// policy, cleared here) and candidate list. The order is that of discovery; evaluation does
+// not depend on it.
+func (e *Evaluator) candidates(sc *scratch, s SignIn) []int32 {
+	mark, out := sc.mark, sc.candidates[:0]
 	clear(mark)
 	set := func(list []int32, bit uint8) {
 		for _, i := range list {
-			mark[i] |= bit
+			if m := mark[i]; m&bit == 0 {
+				mark[i] = m | bit
+				if m|bit == bothIndexes {
+					out = append(out, i)
+				}
+			}
 		}
 	}
 	set(e.allUsers, byPrincipal)
@@ -168,7 +190,8 @@ func (e *Evaluator) candidates(mark []uint8, s SignIn) []uint8 {
 	if s.UserAction != "" {
 		set(e.byAction[s.UserAction], byAppIndex)
 	}
-	return mark
+	sc.candidates = out
+	return out
 }
 
 // evaluate sets r for a candidate policy: not applied when an exclusion or another condition

@@ -49,6 +49,12 @@ func (e *Evaluator) decide(r Result) Result {
 			applied = true
 		}
 	}
+	return e.decideFrom(r, applied, fails)
+}
+
+// decideFrom is decide for a caller that already knows whether an enforced policy succeeded
+// and which failed. It reorders fails and keeps no reference to it.
+func (e *Evaluator) decideFrom(r Result, applied bool, fails []PolicyResult) Result {
 	r.Status = StatusNotApplied
 	if applied {
 		r.Status = StatusSuccess
