@@ -38,9 +38,10 @@ type accounts struct {
 	log     *slog.Logger
 	run     func(ctx context.Context, argv ...string) ([]byte, error)
 	granted map[string]bool // admins this agent added, so their removal is not called manual
-	// scope, when set, narrows the directory accounts lockOthers may lock (tests share the
-	// machine with other tests' accounts).
-	scope func(name string) bool
+	// record, when set, is the file keeping the names of the accounts this agent manages;
+	// "" keeps them in memory only.
+	record  string
+	managed map[string]bool // nil until loaded
 }
 
 // runTool runs argv and returns its standard output; a failure carries its stderr. The
@@ -69,6 +70,9 @@ func runTool(ctx context.Context, argv ...string) ([]byte, error) {
 // directory accounts no longer in users, and sets the admin group and its sudo rule.
 func (a *accounts) reconcile(ctx context.Context, users []machineapi.LoginUser) error {
 	if err := a.ensureGroup(ctx); err != nil {
+		return err
+	}
+	if err := a.remember(users); err != nil {
 		return err
 	}
 	var problems []error
@@ -221,19 +225,20 @@ func (a *accounts) isLocked(ctx context.Context, name string) (bool, error) {
 	return shadowLocked(line), nil
 }
 
-// lockOthers locks every directory account not among users.
+// lockOthers locks every account this agent manages that is not among users. Directory
+// accounts it never managed (another agent's, made by hand) are not its to lock.
 func (a *accounts) lockOthers(ctx context.Context, users []machineapi.LoginUser) error {
-	all, err := a.directoryAccounts(ctx)
+	names, err := a.managedNames()
 	if err != nil {
 		return err
 	}
 	var problems []error
-	for _, pw := range all {
-		if a.scope != nil && !a.scope(pw.Name) {
+	for _, name := range names {
+		if slices.ContainsFunc(users, func(u machineapi.LoginUser) bool { return u.LocalName == name }) {
 			continue
 		}
-		if !slices.ContainsFunc(users, func(u machineapi.LoginUser) bool { return u.LocalName == pw.Name }) {
-			problems = append(problems, a.lock(ctx, pw.Name))
+		if a.isDirectoryAccount(ctx, name) {
+			problems = append(problems, a.lock(ctx, name))
 		}
 	}
 	return errors.Join(problems...)

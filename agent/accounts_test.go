@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,8 +80,7 @@ func newAccountsFixture(t *testing.T) *accountsFixture {
 	logs := &logBuffer{}
 	f := &accountsFixture{suffix: suffix, logs: logs}
 	f.a = &accounts{group: "latchadm" + suffix, sudoers: "/etc/sudoers.d/latch-test-" + suffix,
-		log: slog.New(slog.NewTextHandler(logs, nil)), run: runTool,
-		scope: func(name string) bool { return strings.Contains(name, suffix) }}
+		log: slog.New(slog.NewTextHandler(logs, nil)), run: runTool, record: filepath.Join(t.TempDir(), managedAccountsFile)}
 	t.Cleanup(func() {
 		os.Remove(f.a.sudoers)
 		runTool(context.Background(), "groupdel", f.a.group)
@@ -157,6 +157,8 @@ func TestAccounts(t *testing.T) {
 	// Someone local holds carol's fleet UID, so she takes the next candidate.
 	squatter := f.localAccount(t, "squat", openssh.UID(carol.ObjectID))
 	breakGlass := f.localAccount(t, "local", 0)
+	// A directory-range account this agent never managed (another agent's, or made by hand).
+	stranger := f.localAccount(t, "stranger", openssh.UID(randomOID()))
 	mustRun(t, "groupadd", "--system", f.a.group)
 	mustRun(t, "gpasswd", "-a", breakGlass, f.a.group)
 	all := []machineapi.LoginUser{alice, bob, carol}
@@ -235,8 +237,18 @@ func TestAccounts(t *testing.T) {
 		if got := f.members(t); !slices.Equal(got, []string{breakGlass}) {
 			t.Fatalf("admin group after removal: %v", got)
 		}
-		if !f.locked(t, bob.LocalName) || f.locked(t, breakGlass) {
-			t.Fatalf("locked: bob %v, break-glass %v", f.locked(t, bob.LocalName), f.locked(t, breakGlass))
+		if !f.locked(t, bob.LocalName) || f.locked(t, breakGlass) || f.locked(t, stranger) {
+			t.Fatalf("locked: bob %v, break-glass %v, unmanaged %v", f.locked(t, bob.LocalName), f.locked(t, breakGlass), f.locked(t, stranger))
+		}
+	})
+	t.Run("ok/record-survives-restart", func(t *testing.T) {
+		mustRun(t, "usermod", "-U", "-e", "", bob.LocalName)
+		restarted := &accounts{group: f.a.group, sudoers: f.a.sudoers, log: f.a.log, run: runTool, record: f.a.record}
+		if err := restarted.removeAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !f.locked(t, bob.LocalName) || f.locked(t, stranger) {
+			t.Fatalf("after a restart: bob locked %v, unmanaged locked %v", f.locked(t, bob.LocalName), f.locked(t, stranger))
 		}
 	})
 }

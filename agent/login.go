@@ -93,7 +93,8 @@ func NewLogin(o LoginOptions) (*Login, error) {
 		return nil, errs.E(op, errs.Internal, "The agent's state directory cannot be made.", err)
 	}
 	lg := &Login{o: o, log: o.Logger, now: o.Now}
-	lg.accts = &accounts{group: o.AdminGroup, sudoers: o.SudoersPath, log: o.Logger, run: runTool}
+	lg.accts = &accounts{group: o.AdminGroup, sudoers: o.SudoersPath, log: o.Logger, run: runTool,
+		record: filepath.Join(o.StateDir, managedAccountsFile)}
 	lg.audit = newAuditLog(filepath.Join(o.StateDir, auditSpoolFile), o.Client, o.Logger, !o.NoSyslog)
 	if lg.cache, err = loadCache(filepath.Join(o.StateDir, loginCacheFile)); err != nil {
 		return nil, errs.E(op, errs.Internal, "The cached login rules are unreadable.", err)

@@ -106,7 +106,6 @@ func (e *loginE2E) startLogin(t *testing.T, helperDir, latch, suffix string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg.accts.scope = func(name string) bool { return strings.Contains(name, suffix) }
 	e.lg = lg
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
