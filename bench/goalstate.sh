@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Goal-state fan-out: N simulated agents long-poll the control plane (in this process, on the
 # same cores) and one role assignment at the subscription must reach all of them.
-# Usage: bash bench/goalstate.sh [agents] [rounds]   (defaults 10000 and 3; needs root to
-# raise the open-file limit past the hard limit for large N).
+# Usage: bash bench/goalstate.sh [agents] [rounds]   (defaults 10000 and 3). Each agent holds
+# two descriptors (both ends of its connection are in the one process): past about half the
+# hard open-file limit (ulimit -Hn) the process needs CAP_SYS_RESOURCE to raise it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 agents="${1:-10000}"
