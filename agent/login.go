@@ -151,14 +151,15 @@ func (lg *Login) Apply(ctx context.Context, st State, l *machineapi.Login) error
 	defer lg.applyMu.Unlock()
 	sum, err := lg.installDropIn(ctx, keys)
 	if err != nil {
-		return errs.E(op, errs.Internal, "sshd could not be configured for directory logins.", err)
+		// The words of sshd -t or of the failed write are what an administrator needs to act.
+		return errs.E(op, errs.Internal, "sshd could not be configured for directory logins: "+err.Error(), err)
 	}
 	c := &loginCache{Login: *l, ConfirmedAt: lg.now().UTC(), ResourceID: st.ResourceID, TenantID: st.TenantID, DropInSum: sum}
 	if err := lg.setCache(c); err != nil {
 		return errs.E(op, errs.Internal, "The login rules could not be kept on disk.", err)
 	}
 	if err := lg.accts.reconcile(ctx, l.Users); err != nil {
-		return errs.E(op, errs.Internal, "The directory users' local accounts could not be set up.", err)
+		return errs.E(op, errs.Internal, "The directory users' local accounts could not be set up: "+err.Error(), err)
 	}
 	return nil
 }
