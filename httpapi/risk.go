@@ -114,7 +114,13 @@ func pastOf(es []signinlog.Entry, out []risk.Past) []risk.Past {
 		if err != nil {
 			continue
 		}
-		out = append(out, risk.Past{Time: e.CreatedDateTime, UserID: strings.ToLower(e.UserID), Address: a.Unmap()})
+		// A failure for an account that does not exist has no user id; its name tells the
+		// accounts a spray tried apart all the same.
+		account := e.UserID
+		if account == "" {
+			account = e.UserPrincipalName
+		}
+		out = append(out, risk.Past{Time: e.CreatedDateTime, UserID: strings.ToLower(account), Address: a.Unmap()})
 	}
 	return out
 }

@@ -121,6 +121,17 @@ func TestSignInRiskFromHistory(t *testing.T) {
 				e.signIn(t, fmt.Sprintf("victim-%d", i), "203.0.113.66", time.Minute, 50126)
 			}
 		}, addr: "203.0.113.66", level: risk.Medium, signals: []string{risk.SignalSpray}},
+		{name: "ok/spray-at-unknown-accounts", setup: func(t *testing.T, e *riskEnv) {
+			for i := range 5 {
+				e.n++
+				err := e.s.Store.AppendSignIn(context.Background(), e.tenant, signinlog.Entry{ID: fmt.Sprintf("unknown-%d", i),
+					CreatedDateTime: e.now.Add(-time.Minute), UserPrincipalName: fmt.Sprintf("nobody%d@contoso.test", i),
+					IPAddress: "203.0.113.66", Status: signinlog.Status{ErrorCode: 50034}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, addr: "203.0.113.66", level: risk.Medium, signals: []string{risk.SignalSpray}},
 		{name: "ok/bad-address", addr: "198.18.0.9", level: risk.High, signals: []string{risk.SignalBadAddress}},
 		{name: "ok/password-reset", setup: func(t *testing.T, e *riskEnv) {
 			_, err := e.s.Store.UpdateUser(context.Background(), e.tenant, user, func(u directory.User) (directory.User, error) {
