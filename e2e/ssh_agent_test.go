@@ -167,6 +167,17 @@ func TestSSHLoginWithAgent(t *testing.T) {
 			t.Fatalf("known_hosts %q: %v", b, err)
 		}
 	})
+	t.Run("ok/ssh-config-entry-pins-the-host", func(t *testing.T) {
+		e := e.with(t)
+		conf := filepath.Join(t.TempDir(), "config")
+		(&latch{t: t, env: memberLogin.env}).ok(nil, "ssh", "config", "-g", "rg1", "-n", "vm1", "--file", conf)
+		// Plain ssh with nothing but the written entry: user, key, certificate, pinned host.
+		out, err := e.m.ClientNS.Command(context.Background(), "ssh", "-F", conf, "-o", "BatchMode=yes", "vm1", "id", "-un").CombinedOutput()
+		if err != nil || string(out) != member.local+"\n" {
+			b, _ := os.ReadFile(conf)
+			t.Fatalf("ssh -F: %v: %s\nconfig:\n%s", err, out, b)
+		}
+	})
 	t.Run("ok/user-login", func(t *testing.T) {
 		code, stdout, stderr := memberLogin.run(context.Background(), "ssh", "vm", "-g", "rg1", "-n", "vm1", "--", "id", "-un")
 		if code != 0 || stdout != member.local+"\n" {
@@ -397,20 +408,22 @@ func (e *machineEnv) waitRefused(c certFiles, user string) time.Duration {
 	return 0
 }
 
-// breakGlassAccount is a local account with its own key, which no extension state may touch.
+// breakGlassAccount is a local account with its own key, which no extension state may touch;
+// its certFiles holds the key and, as keyID, the account's name.
 func (e *machineEnv) breakGlassAccount() certFiles {
 	e.t.Helper()
-	addAccount(e.t, "breakglass")
+	name := "breakglass" + strconv.Itoa(os.Getpid()) // other test runs may have one too
+	addAccount(e.t, name)
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	sshPub, _ := ssh.NewPublicKey(pub)
 	dir := e.t.TempDir()
 	block, _ := ssh.MarshalPrivateKey(priv, "")
-	f := certFiles{key: filepath.Join(dir, "id_ed25519")}
+	f := certFiles{key: filepath.Join(dir, "id_ed25519"), keyID: name}
 	os.WriteFile(f.key, pem.EncodeToMemory(block), 0o600)
-	home := "/home/breakglass/.ssh"
+	home := "/home/" + name + "/.ssh"
 	os.MkdirAll(home, 0o700)
 	os.WriteFile(filepath.Join(home, "authorized_keys"), ssh.MarshalAuthorizedKey(sshPub), 0o600)
-	if out, err := exec.Command("chown", "-R", "breakglass", home).CombinedOutput(); err != nil {
+	if out, err := exec.Command("chown", "-R", name, home).CombinedOutput(); err != nil {
 		e.t.Fatalf("chown: %v %s", err, out)
 	}
 	return f
@@ -418,8 +431,8 @@ func (e *machineEnv) breakGlassAccount() certFiles {
 
 func (e *machineEnv) breakGlassLogin(f certFiles, when string) {
 	e.t.Helper()
-	r := testenv.SSH(e.t, e.m.ClientNS, e.m.SSHD, "-i", f.key, "-l", "breakglass", e.m.SSHD.Addr(), "id -un")
-	if r.Exit != 0 || r.Stdout != "breakglass\n" {
+	r := testenv.SSH(e.t, e.m.ClientNS, e.m.SSHD, "-i", f.key, "-l", f.keyID, e.m.SSHD.Addr(), "id -un")
+	if r.Exit != 0 || r.Stdout != f.keyID+"\n" {
 		e.t.Fatalf("the break-glass account cannot log in %s: %+v\nsshd:\n%s", when, r, e.m.SSHD.Log())
 	}
 }
