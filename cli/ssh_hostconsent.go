@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -16,8 +17,8 @@ import (
 // person for 30 days before asking again. The token service keeps the list; it refuses a
 // certificate for a machine not on it with interaction_required and the suberror
 // host_consent_required, and the CLI asks (on a terminal) and asks again for the
-// certificate with host_consent=<the VM's resource id>. --allow-host consents up front, for
-// scripts, which have no terminal to ask on.
+// certificate with host_consent=<the VM's resource id>. --allow-host (or LATCH_SSH_ALLOW_HOST=true)
+// consents up front, for scripts, which have no terminal to ask on.
 
 // suberrorHostConsent is the token service's suberror for a machine not yet allowed.
 const suberrorHostConsent = "host_consent_required"
@@ -54,8 +55,15 @@ type hostConsent struct {
 
 type hostConsentKey struct{}
 
+// allowHostEnv consents up front for every machine, like --allow-host on every command: for
+// automation that runs many ssh commands and has vetted the machines it connects to.
+const allowHostEnv = "LATCH_SSH_ALLOW_HOST"
+
 // withHostConsent carries the command's answer to the certificate request for VM name.
 func (a *app) withHostConsent(ctx context.Context, name string, allow bool) context.Context {
+	if v, err := strconv.ParseBool(a.getenv(allowHostEnv)); err == nil && v {
+		allow = true
+	}
 	return context.WithValue(ctx, hostConsentKey{}, &hostConsent{name: name, allow: allow, ask: a.terminalQuestion()})
 }
 

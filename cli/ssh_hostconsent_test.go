@@ -116,3 +116,22 @@ func TestAskYesNo(t *testing.T) {
 		}
 	}
 }
+
+func TestWithHostConsentEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		env   string
+		flag  bool
+		allow bool
+	}{{"", false, false}, {"no", false, false}, {"maybe", false, false}, {"", true, true}, {"true", false, true}, {"1", false, true}} {
+		a := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}, func(k string) string {
+			if k == allowHostEnv {
+				return tc.env
+			}
+			return ""
+		})
+		hc := a.withHostConsent(context.Background(), "vm1", tc.flag).Value(hostConsentKey{}).(*hostConsent)
+		if hc.allow != tc.allow || hc.ask != nil {
+			t.Errorf("env %q flag %v: allow %v, ask %v", tc.env, tc.flag, hc.allow, hc.ask != nil)
+		}
+	}
+}
