@@ -42,7 +42,7 @@ func (s *Server) deviceLoginPage(c *webCtx) error {
 		c.render(http.StatusOK, "devicecode", "Enter code", c.r.URL.Query().Get("otc"))
 		return nil
 	}
-	code := strings.ToUpper(strings.TrimSpace(c.r.PostForm.Get("otc")))
+	code := strings.ToUpper(strings.TrimSpace(deviceUserCode(c.r.PostForm)))
 	d, err := s.pendingDevice(c.r, code)
 	if err != nil {
 		c.renderErr(http.StatusBadRequest, "devicecode", "Enter code", code, err)
@@ -57,7 +57,7 @@ func (s *Server) deviceLoginPage(c *webCtx) error {
 	case "cancel":
 		return s.denyDevice(c, d)
 	}
-	f := signInFlow{Tenant: t, Action: "/devicelogin", Hidden: map[string]string{"otc": code}, App: app, CanCancel: true}
+	f := signInFlow{Tenant: t, Action: "/devicelogin", Hidden: map[string]string{deviceCodeField: code}, App: app, CanCancel: true}
 	switch c.r.PostForm.Get("step") {
 	case "confirm":
 		return s.checkedDevice(c, f, d, func() error { return s.confirmDevice(c, d, app) })
@@ -88,6 +88,20 @@ func (s *Server) checkedDevice(c *webCtx, f signInFlow, d token.DeviceCode, next
 		return err
 	}
 	return next()
+}
+
+// deviceCodeField carries the user code through the sign-in steps. It is not "otc", the code
+// page's field, because the authenticator-app step's input is named otc too, and a form
+// sending both would be refused as a repeated parameter.
+const deviceCodeField = "user_code"
+
+// deviceUserCode is the user code a device page post carries: the sign-in steps' field, else
+// the code page's or the confirmation's otc.
+func deviceUserCode(f url.Values) string {
+	if c := f.Get(deviceCodeField); c != "" {
+		return c
+	}
+	return f.Get("otc")
 }
 
 // showConfirm asks the signed-in person whether they started this sign-in, the guard

@@ -129,3 +129,46 @@ func withAuthenticatorApp(t *testing.T, srv *testenv.Server, u directory.User) [
 	}
 	return secret
 }
+
+// devicePost posts one step of /devicelogin with the CSRF token of prev.
+func devicePost(t *testing.T, srv *testenv.Server, c *http.Client, prev testenv.Page, form url.Values) testenv.Page {
+	t.Helper()
+	form.Set("csrf", prev.CSRF)
+	p, err := testenv.Post(c, srv.URL+"/devicelogin", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A device-code approval signed in with a password is asked for the code by a policy
+// requiring MFA; with it, the device gets its tokens.
+func TestDeviceLoginStepUp(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	u := newUser(t, srv, "devi", webPassword)
+	secret := withAuthenticatorApp(t, srv, u)
+	storePolicy(t, srv, `{"operator":"OR","builtInControls":["mfa"]}`)
+	dc := deviceCode(t, srv)
+	c := srv.Browser()
+	p, err := testenv.Get(c, srv.URL+"/devicelogin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = devicePost(t, srv, c, p, url.Values{"otc": {dc.UserCode}, "step": {"code"}})
+	p = devicePost(t, srv, c, p, url.Values{"user_code": {dc.UserCode}, "step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) || !strings.Contains(p.Body, `id="otc"`) {
+		t.Fatalf("want the code step with the message, got %d %q", p.Status, p.Error())
+	}
+	p = devicePost(t, srv, c, p, url.Values{"user_code": {dc.UserCode}, "step": {"otp"}, "otc": {totpNow(secret, time.Now())}})
+	if !strings.Contains(p.Body, `value="confirm"`) {
+		t.Fatalf("want the confirmation after the code, got %d %q", p.Status, p.Error())
+	}
+	p = devicePost(t, srv, c, p, url.Values{"otc": {dc.UserCode}, "step": {"confirm"}})
+	if !strings.Contains(p.Body, "You&#39;re signed in") && !strings.Contains(p.Body, "You're signed in") {
+		t.Fatalf("confirmation answered %d %q", p.Status, p.Error())
+	}
+	st, m := tokenCall(t, srv, url.Values{"grant_type": {"device_code"}, "client_id": {cli}, "device_code": {dc.DeviceCode}})
+	if st != 200 || m["access_token"] == nil {
+		t.Fatalf("device token: %d %v", st, m)
+	}
+}
