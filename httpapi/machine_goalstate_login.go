@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"sort"
 	"strings"
 	"sync"
@@ -31,6 +33,10 @@ type tenantLogins struct {
 	vms   map[string][]machineapi.LoginUser // by lower-case VM id
 }
 
+// A table older than goalStateRecheck is read again, since another replica may have changed
+// the tenant; when what was read hashes the same (loginIndex.inputs), the VMs' lists are kept,
+// so that a quiet tenant does not decide every VM again every few seconds.
+
 // loginIndex is a tenant's decision inputs for logins.
 type loginIndex struct {
 	access *resource.AccessIndex
@@ -39,6 +45,10 @@ type loginIndex struct {
 	// groups, some assignment of a role granting a login action somewhere, sorted by id.
 	// Only they can be allowed; everyone else is skipped without a decision.
 	candidates []directory.User
+	// inputs is a hash of everything read to build the index, and of the Conditional Access
+	// policies and directory roles loginRequirements reads, to tell a changed tenant from a
+	// quiet one.
+	inputs [32]byte
 }
 
 // loginUsers returns who may log in to vm, from the tenant's table.
@@ -53,7 +63,10 @@ func (s *Server) loginUsers(ctx context.Context, vm resource.Resource) ([]machin
 		if err != nil {
 			return nil, err
 		}
-		t.ready, t.gen, t.built, t.index, t.vms = true, gen, now, idx, map[string][]machineapi.LoginUser{}
+		if !t.ready || t.gen != gen || idx.inputs != t.index.inputs {
+			t.vms = map[string][]machineapi.LoginUser{}
+		}
+		t.ready, t.gen, t.built, t.index = true, gen, now, idx
 	}
 	k := strings.ToLower(vm.ID)
 	if users, ok := t.vms[k]; ok {
@@ -90,6 +103,10 @@ func (s *Server) buildLoginIndex(ctx context.Context, tenantID string) (*loginIn
 	if err != nil {
 		return nil, errs.E(op, errs.KindOf(err), err)
 	}
+	inputs, err := s.loginInputsHash(ctx, tenantID, groups, as, custom, users)
+	if err != nil {
+		return nil, err
+	}
 	idx := resource.NewAccessIndex(resource.Assignments(as), resource.Definitions(custom), groups)
 	holders := loginHolders(idx, resource.Assignments(as), groups)
 	var cands []directory.User
@@ -99,7 +116,35 @@ func (s *Server) buildLoginIndex(ctx context.Context, tenantID string) (*loginIn
 		}
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
-	return &loginIndex{access: idx, hier: hier, candidates: cands}, nil
+	return &loginIndex{access: idx, hier: hier, candidates: cands, inputs: inputs}, nil
+}
+
+// loginInputsHash hashes what decides a tenant's logins: the inputs read here and those
+// Conditional Access reads for loginRequirements.
+func (s *Server) loginInputsHash(ctx context.Context, tenantID string, parts ...any) ([32]byte, error) {
+	const op = "httpapi.loginInputsHash"
+	policies, err := s.Store.ListConditionalAccessPolicies(ctx, tenantID)
+	if err != nil {
+		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
+	}
+	roles, err := s.Store.ListDirectoryRoleAssignments(ctx, tenantID)
+	if err != nil {
+		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
+	}
+	mgs, err := s.Store.ListManagementGroups(ctx, tenantID)
+	if err != nil {
+		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
+	}
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range append(parts, policies, roles, mgs) {
+		if err := enc.Encode(p); err != nil {
+			return [32]byte{}, errs.E(op, errs.Internal, err)
+		}
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // loginHolders are the lower-case ids of every principal assigned a role that grants a login
