@@ -70,7 +70,7 @@ type SSHCertRequest struct {
 	// Methods are the authn method names of the sign-in (SSHCertExtensionMethods); the
 	// certificate carries them sorted and without duplicates. Empty: the extension is absent.
 	Methods []string
-	Now          time.Time
+	Now     time.Time
 }
 
 // IssueSSHCert signs a user certificate for req with ca. The certificate has a random serial,
