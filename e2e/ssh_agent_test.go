@@ -470,7 +470,7 @@ func (e *machineEnv) setHostKeys(keys ...string) (restore func()) {
 	return func() { set(old, nil) }
 }
 
-// waitLogEntry waits until the sign-in log has u's machine login with the certificate key id,
+// waitLogEntry waits until the sign-in log (latch signin list) has u's machine login with the certificate key id,
 // accepted or refused, under the correlation id of the certificate's request, beside that
 // request's own entry.
 func (e *machineEnv) waitLogEntry(u dirUser, keyID string, allowed bool) {
@@ -481,10 +481,8 @@ func (e *machineEnv) waitLogEntry(u dirUser, keyID string, allowed bool) {
 	}
 	var login, issued bool
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !(login && issued); time.Sleep(200 * time.Millisecond) {
-		entries, err := e.srv.Store.ListSignIns(context.Background(), e.srv.TenantID, signinlog.Filter{UserID: u.id}, 0)
-		if err != nil {
-			e.t.Fatal(err)
-		}
+		var entries []signinlog.Entry // Graph's auditLogs/signIns, as latch signin list prints it
+		(&latch{t: e.t, env: e.owner.env}).ok(&entries, "signin", "list", "--user", u.upn)
 		for _, en := range entries {
 			switch {
 			case en.CorrelationID != kid.CorrelationID:
