@@ -74,3 +74,25 @@ func TestNamedLocationCommands(t *testing.T) {
 		t.Fatalf("after delete: %q", got)
 	}
 }
+
+// FuzzLocationFlags: the --ip-ranges and --countries parsers never panic, and what they
+// accept is what Graph's ipRange and country code shapes allow.
+func FuzzLocationFlags(f *testing.F) {
+	for _, s := range []string{"203.0.113.0/24", "2001:db8::/48", "::ffff:1.2.3.0/120", "1.2.3.4", "NL", "nl", "N1", "ÑL"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ranges, err := cidrRanges([]string{s}); err == nil {
+			r := ranges[0].(map[string]any)
+			if r["cidrAddress"] == "" || (r["@odata.type"] != ipv4RangeType && r["@odata.type"] != ipv6RangeType) {
+				t.Fatalf("%q gave %v", s, r)
+			}
+		}
+		if codes, err := countryCodes([]string{s}); err == nil {
+			c := codes[0]
+			if len(c) != 2 || c != strings.ToUpper(c) {
+				t.Fatalf("%q gave %q", s, c)
+			}
+		}
+	})
+}
