@@ -276,6 +276,8 @@ type dirUser struct{ name, upn, id, local, password string }
 // local account the agent makes for it when the test ends.
 func (e *machineEnv) user(name, role string) dirUser {
 	e.t.Helper()
+	// The accounts are this computer's: another run of the test must not meet them.
+	name += strconv.Itoa(os.Getpid())
 	u := dirUser{name: name, upn: name + "@contoso.test", password: name + "'s long passphrase"}
 	var created struct {
 		ID string `json:"id"`
