@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,4 +96,34 @@ func FuzzHostFromToken(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestChooseHostName(t *testing.T) {
+	pinned := func() *sshCredential {
+		return &sshCredential{KnownHostsFile: "/k", addresses: []string{"10.0.0.4"}}
+	}
+	tests := []struct {
+		name, host, env, wantHost, wantWarning string
+		cred                                   *sshCredential
+	}{
+		{name: "fail/nothing-pinned-warns", host: "vm1", cred: &sshCredential{addresses: []string{"10.0.0.4"}}, wantWarning: "has not reported its SSH host keys"},
+		{name: "ok/name-resolves", host: "localhost", cred: pinned()}, // from /etc/hosts: no query leaves the computer
+		{name: "ok/reported-address", host: "localhost", env: "reported", cred: pinned(), wantHost: "10.0.0.4"},
+		{name: "ok/no-address-reported", host: "vm1", env: "reported", cred: &sshCredential{KnownHostsFile: "/k"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			a := newApp(nil, io.Discard, &stderr, func(k string) string {
+				if k == "LATCH_SSH_ADDRESS" {
+					return tc.env
+				}
+				return ""
+			})
+			a.chooseHostName(context.Background(), tc.host, tc.cred)
+			if tc.cred.HostName != tc.wantHost || !strings.Contains(stderr.String(), tc.wantWarning) {
+				t.Fatalf("host name %q, stderr %q", tc.cred.HostName, stderr.String())
+			}
+		})
+	}
 }
