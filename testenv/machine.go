@@ -37,7 +37,7 @@ import (
 //     hands out;
 //   - 169.254.169.254 is on the loopback device, where the agent serves the metadata service.
 
-// agentStartTimeout bounds the wait for the agent's first status report.
+// agentStartTimeout bounds the wait for the agent's metadata service to answer.
 const agentStartTimeout = 30 * time.Second
 
 // MachineOptions change how StartMachine builds the machine.
@@ -68,8 +68,9 @@ type Machine struct {
 // StartMachine starts a machine for the VM whose onboarding command ("latch agent connect
 // --server … --token … --ca-file …", as `latch vm create` prints it) is given: namespaces,
 // sshd, the forwarder to srv, `latch agent connect`, then `latch agent run`. It waits until
-// the agent has connected and stops everything when t ends, showing the agent's and sshd's
-// logs if t failed. It skips t (fails under CI) without root, ip or sshd.
+// the agent serves the metadata service (connected, its first status report on its way) and
+// stops everything when t ends, showing the agent's and sshd's logs if t failed. It skips t
+// (fails under CI) without root, ip or sshd.
 func StartMachine(t testing.TB, srv *Server, onboardingCommand string, opts MachineOptions) *Machine {
 	t.Helper()
 	needNetns(t)
