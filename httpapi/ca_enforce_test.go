@@ -319,7 +319,7 @@ func TestSSHCertSignInLogged(t *testing.T) {
 	}
 	e := f.signInFor(t, kid.CorrelationID)
 	if e.Latch.Flow != signinlog.FlowSSHCertificate || e.ResourceID != f.vm || e.AppID != directory.AzureCLIAppID ||
-		e.IPAddress != "127.0.0.1" || e.Latch.SSHCertificateKey != kid.CorrelationID || e.Status.ErrorCode != 0 {
+		e.IPAddress != "127.0.0.1" || e.Latch.SSHCertificateKey != cert.KeyId || e.Status.ErrorCode != 0 {
 		t.Errorf("entry %+v", e)
 	}
 	if !slices.Contains(e.Latch.StrengthsMet, conditional.PhishingResistID) || len(e.AuthenticationDetails) != 1 ||

@@ -12,6 +12,7 @@ import (
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/signinlog"
+	"github.com/latchsh/latch/token"
 )
 
 // The sign-in log is written behind issuance, not in its path: a token endpoint answering
@@ -148,7 +149,11 @@ func (s *Server) logUserSignIn(r *http.Request, tenantID string, x userSignIn, d
 		Strengths: d.Custom}
 	in.Device.OperatingSystem = platformOf(r.UserAgent())
 	if x.Flow == signinlog.FlowSSHCertificate {
-		in.SSHCertificateKey, in.MachineResourceID = CorrelationID(r.Context()), x.ResourceID
+		in.MachineResourceID = x.ResourceID
+		if err == nil { // the key id the certificate carries, which the machine's login entry names too
+			in.SSHCertificateKey = token.SSHKeyID{CorrelationID: in.CorrelationID, TenantID: tenantID,
+				ObjectID: x.User.ID, UPN: x.User.UserPrincipalName}.String()
+		}
 	}
 	e := signinlog.New(in, d.Result)
 	var ca *caRefusal
