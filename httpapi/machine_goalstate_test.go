@@ -387,6 +387,11 @@ func TestGoalStateShutdownAnswersWaiters(t *testing.T) {
 			t.Fatal("the long-poll never opened")
 		}
 	}
+	_, vm := f.do(t, "GET", f.withID+apiVM+"&$expand=instanceView", f.adminTok, nil)
+	agent, _ := field(vm, "properties", "instanceView", "vmAgent", "statuses").([]any)
+	if len(agent) != 1 || field(agent[0].(map[string]any), "message") != "connected" || field(agent[0].(map[string]any), "displayStatus") != "Ready" {
+		t.Fatalf("instance view's vmAgent while the machine waits: %v", field(vm, "properties", "instanceView", "vmAgent"))
+	}
 	f.API.CloseLongPolls()
 	if st := <-status; st != 304 {
 		t.Fatalf("a waiter got %d at shutdown, want 304", st)
