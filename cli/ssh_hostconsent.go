@@ -42,7 +42,19 @@ func hostConsentRefusal(oe *oauthError, body []byte) error {
 	if oe.Code != "interaction_required" || json.Unmarshal(body, &shape) != nil || shape.Suberror != suberrorHostConsent {
 		return nil
 	}
-	return &hostConsentError{oauth: oe, question: oe.Description}
+	return &hostConsentError{oauth: oe, question: questionOf(oe.Description)}
+}
+
+// questionOf is the service's description without an "AADSTSnnnnn: " prefix and the trace
+// lines after it: the question alone, as the person should read it.
+func questionOf(desc string) string {
+	if rest, ok := strings.CutPrefix(desc, "AADSTS"); ok {
+		if _, q, found := strings.Cut(rest, ": "); found {
+			desc = q
+		}
+	}
+	q, _, _ := strings.Cut(desc, "\n")
+	return strings.TrimSpace(strings.TrimSuffix(q, "\r"))
 }
 
 // hostConsent is how one command answers the question: up front (--allow-host), by asking on
