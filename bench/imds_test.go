@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/latchsh/latch/imds"
 )
@@ -33,11 +34,12 @@ func (imdsSource) Token(context.Context, imds.Identity, string, bool) (imds.Toke
 	return imds.Token{AccessToken: string(tokenSizedInput) + ".c2ln", ExpiresOn: time.Now().Add(24 * time.Hour)}, nil
 }
 
-// userAssigned makes n user-assigned identities with random GUIDs.
+// userAssigned makes n user-assigned identities with random GUIDs, lower-case as Azure
+// writes them.
 func userAssigned(n int) []imds.Identity {
 	ids := make([]imds.Identity, n)
 	for i := range ids {
-		ids[i] = imds.Identity{ClientID: rand.Text(), ObjectID: rand.Text(), TenantID: imdsIdentity.TenantID}
+		ids[i] = imds.Identity{ClientID: uuid.NewString(), ObjectID: uuid.NewString(), TenantID: imdsIdentity.TenantID}
 	}
 	return ids
 }
