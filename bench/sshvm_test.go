@@ -77,7 +77,8 @@ func newSSHVMFixture(b *testing.B) *sshVMFixture {
 	b.Cleanup(func() { exec.Command("userdel", "-r", "-f", "bench@contoso.test").Run() })
 	owner.ok("role", "assignment", "create", "--role", "Virtual Machine User Login", "--assignee", "bench@contoso.test", "--resource-group", "rg1")
 
-	user := benchCLI(b, map[string]string{"LATCH_SSH": m.SSHProgram(b), "LATCH_SSH_ADDRESS": "reported"})
+	user := benchCLI(b, map[string]string{"LATCH_SSH": m.SSHProgram(b), "LATCH_SSH_ADDRESS": "reported",
+		"LATCH_SSH_ALLOW_HOST": "true"})
 	ctx := cli.WithBrowser(context.Background(), func(_ context.Context, authURL string) error {
 		go srv.SignInWithForm(authURL, "bench@contoso.test", "bench's long passphrase")
 		return nil
