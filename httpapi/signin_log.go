@@ -18,7 +18,8 @@ import (
 // The sign-in log is written behind issuance, not in its path: a token endpoint answering
 // thousands of client-credential requests a second would otherwise wait for one store write
 // per token. Entries go through a bounded queue to a few writer goroutines (a networked
-// database answers several inserts at once; SQLite takes them in turn). Nothing is dropped:
+// database answers several inserts at once; SQLite takes them in turn), each writing what
+// has queued up in one transaction when the store can (signInBatcher). Nothing is dropped:
 // when the queue is full the request waits up to signInQueueWait for room and then writes
 // its entry itself. FlushSignIns, called on shutdown, writes what is queued.
 
@@ -63,15 +64,65 @@ func (s *Server) signInQueue() chan signInJob {
 	return w.q
 }
 
-// writeSignIns is one writer goroutine: it runs for the server's life.
+// signInBatch caps the entries one writer takes from the queue at once.
+const signInBatch = 256
+
+// signInBatcher is a store that writes many sign-ins in one transaction (sqlstore does);
+// with another store each entry is written on its own.
+type signInBatcher interface {
+	AppendSignIns(ctx context.Context, tenantID string, entries []signinlog.Entry) error
+}
+
+// writeSignIns is one writer goroutine: it runs for the server's life. It takes what is
+// queued, up to signInBatch entries, and writes them together; a barrier ends a batch.
 func (s *Server) writeSignIns(q chan signInJob) {
+	batch := make([]signInJob, 0, signInBatch)
 	for job := range q {
-		if b := job.barrier; b != nil {
+		batch = append(batch[:0], job)
+	more:
+		for len(batch) < signInBatch && batch[len(batch)-1].barrier == nil {
+			select {
+			case next := <-q:
+				batch = append(batch, next)
+			default:
+				break more
+			}
+		}
+		last := batch[len(batch)-1]
+		if last.barrier != nil {
+			batch = batch[:len(batch)-1]
+		}
+		s.storeSignIns(batch)
+		if b := last.barrier; b != nil {
 			b.arrived.Done()
 			<-b.release
-			continue
 		}
-		s.storeSignIn(job.tenantID, job.entry)
+	}
+}
+
+// storeSignIns writes jobs, per tenant in one transaction when the store can; a batch the
+// store refuses is written entry by entry, so one bad entry costs no other.
+func (s *Server) storeSignIns(jobs []signInJob) {
+	bs, ok := s.Store.(signInBatcher)
+	if !ok || len(jobs) == 1 {
+		for _, j := range jobs {
+			s.storeSignIn(j.tenantID, j.entry)
+		}
+		return
+	}
+	byTenant := map[string][]signinlog.Entry{}
+	for _, j := range jobs {
+		byTenant[j.tenantID] = append(byTenant[j.tenantID], j.entry)
+	}
+	for tid, entries := range byTenant {
+		ctx, cancel := context.WithTimeout(context.Background(), signInWriteLimit)
+		err := bs.AppendSignIns(ctx, tid, entries)
+		cancel()
+		if err != nil {
+			for _, e := range entries {
+				s.storeSignIn(tid, e)
+			}
+		}
 	}
 }
 

@@ -3,7 +3,9 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/latchsh/latch/signinlog"
@@ -65,5 +67,35 @@ func TestPageFailureLogged(t *testing.T) {
 	}
 	if unknown.UserID != "" || unknown.Status.ErrorCode != 50126 || unknown.Latch.Flow != signinlog.FlowBrowser {
 		t.Errorf("unknown user's entry %+v", unknown)
+	}
+}
+
+// Many issuances at once are each logged once, however the writers batch them.
+func TestConcurrentSignInsAllLogged(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	const n = 60
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tokenCall(t, srv, url.Values{"grant_type": {"client_credentials"}, "client_id": {srv.Boot.Owner.AppID},
+				"client_secret": {srv.Boot.Owner.Secret}, "scope": {srv.ARMScope()}})
+		}()
+	}
+	wg.Wait()
+	if err := srv.API.FlushSignIns(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all, err := srv.Store.ListSignIns(context.Background(), srv.TenantID, signinlog.Filter{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, e := range all {
+		ids[e.CorrelationID] = true
+	}
+	if len(all) != n || len(ids) != n {
+		t.Fatalf("%d entries with %d correlation ids, want %d", len(all), len(ids), n)
 	}
 }
