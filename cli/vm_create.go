@@ -19,6 +19,10 @@ type vmImage struct {
 var imageAliases = map[string]vmImage{
 	"centos":                  {"Linux", "OpenLogic", "CentOS", "7.5", "latest", ""},
 	"debian":                  {"Linux", "Debian", "debian-10", "10", "latest", ""},
+	"debian11":                {"Linux", "Debian", "debian-11", "11-backports-gen2", "latest", ""},
+	"debian12":                {"Linux", "Debian", "debian-12", "12-gen2", "latest", ""},
+	"ubuntu2204":              {"Linux", "Canonical", "0001-com-ubuntu-server-jammy", "22_04-lts-gen2", "latest", ""},
+	"ubuntu2404":              {"Linux", "Canonical", "ubuntu-24_04-lts", "server", "latest", ""},
 	"flatcar":                 {"Linux", "kinvolk", "flatcar-container-linux-free", "stable", "latest", ""},
 	"opensuse-leap":           {"Linux", "SUSE", "opensuse-leap-15-3", "gen2", "latest", ""},
 	"rhel":                    {"Linux", "RedHat", "RHEL", "7-LVM", "latest", ""},
@@ -33,7 +37,7 @@ var imageAliases = map[string]vmImage{
 	"win2008r2sp1":            {"Windows", "MicrosoftWindowsServer", "WindowsServer", "2008-R2-SP1", "latest", ""},
 }
 
-var aliasNames = []string{"CentOS", "Debian", "Flatcar", "openSUSE-Leap", "RHEL", "SLES", "UbuntuLTS",
+var aliasNames = []string{"CentOS", "Debian", "Debian11", "Debian12", "Ubuntu2204", "Ubuntu2404", "Flatcar", "openSUSE-Leap", "RHEL", "SLES", "UbuntuLTS",
 	"Win2022Datacenter", "Win2022AzureEditionCore", "Win2019Datacenter", "Win2016Datacenter",
 	"Win2012R2Datacenter", "Win2012Datacenter", "Win2008R2SP1"}
 
