@@ -28,6 +28,9 @@ type Client struct {
 	key  *ecdsa.PrivateKey
 	http *http.Client
 	now  func() time.Time
+	// sshdConfig is the sshd configuration whose host keys status reports name; "" for
+	// the system's.
+	sshdConfig string
 }
 
 // NewClient returns a client for the machine st describes, signing with key. httpClient may

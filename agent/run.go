@@ -29,7 +29,10 @@ type RunOptions struct {
 	IMDSAddr string // loopback address; "" for DefaultIMDSAddr
 	// LinkLocal also serves 169.254.169.254:80 when the address can be bound.
 	LinkLocal bool
-	Logger    *slog.Logger
+	// SSHDConfig is the sshd configuration whose host keys the status reports; "" for the
+	// system's.
+	SSHDConfig string
+	Logger     *slog.Logger
 	// Ready, when set, is called with the metadata service and its loopback address once
 	// it listens (tests and the service manager's notification).
 	Ready func(s *imds.Server, addr string)
@@ -102,6 +105,7 @@ func Serve(ctx context.Context, c *Client, o RunOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	c.sshdConfig = o.SSHDConfig
 	go c.reportLoop(ctx, o.Logger)
 	followed := make(chan struct{})
 	go func() { f.Run(ctx); close(followed) }()
@@ -148,7 +152,7 @@ func (c *Client) reportLoop(ctx context.Context, log *slog.Logger) {
 func (c *Client) ReportStatus(ctx context.Context) error {
 	host, _ := os.Hostname()
 	body := map[string]any{"osType": runtime.GOOS, "osVersion": osVersion(), "hostname": host,
-		"addresses": addresses(), "agentVersion": Version, "hostKeys": HostKeys("")}
+		"addresses": addresses(), "agentVersion": Version, "hostKeys": HostKeys(c.sshdConfig)}
 	return c.call(ctx, http.MethodPut, "/machines/status", body, nil)
 }
 

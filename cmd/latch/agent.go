@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchsh/latch/agent"
+	"github.com/latchsh/latch/openssh"
 )
 
 // newAgentCommand is "latch agent": the machine side, connect and run.
@@ -51,7 +52,8 @@ func newAgentConnect() *cobra.Command {
 
 func newAgentRun() *cobra.Command {
 	o := agent.RunOptions{LinkLocal: true}
-	login, socket := true, agent.DefaultSocketPath
+	login := true
+	var lo agent.LoginOptions
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Serve the instance metadata service, follow the control plane's goal state (login extensions) and report status.",
@@ -60,12 +62,19 @@ func newAgentRun() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			return runAgent(ctx, o, login, socket)
+			return runAgent(ctx, o, login, lo)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&login, "login", true, "Let login extensions configure OpenSSH for directory users (false: they fail, saying so).")
-	f.StringVar(&socket, "socket", agent.DefaultSocketPath, "The login decision socket the principals command asks.")
+	f.StringVar(&lo.SocketPath, "socket", agent.DefaultSocketPath, "The login decision socket the principals command asks.")
+	f.StringVar(&lo.SSHD.MainConfig, "sshd-config", openssh.DefaultMainConfig, "sshd's main configuration, checked with sshd -t before a reload.")
+	f.StringVar(&lo.SSHD.Path, "sshd-drop-in", openssh.DefaultDropInPath, "The drop-in file the login extension writes (sshd's main configuration must Include its directory).")
+	f.StringVar(&lo.SSHD.CAKeysPath, "sshd-ca-keys", openssh.DefaultCAKeysPath, "Where the tenant's user CA keys are written for TrustedUserCAKeys.")
+	f.StringVar(&lo.SSHD.SSHD, "sshd", openssh.DefaultSSHD, "The sshd binary used to check the configuration.")
+	f.StringVar(&lo.SSHD.PidFile, "sshd-pid-file", openssh.DefaultPidFile, "sshd's pid file, for a reload by SIGHUP where systemd does not run sshd.")
+	f.StringVar(&lo.AdminGroup, "admin-group", agent.DefaultAdminGroup, "The local group of administrators; sudo is granted to it.")
+	f.StringVar(&lo.SudoersPath, "sudoers", agent.DefaultSudoersPath, "The sudoers drop-in granting the admin group sudo.")
 	f.StringVar(&o.StateDir, "state-dir", agent.DefaultStateDir, "Where the machine key and state are kept.")
 	f.StringVar(&o.IMDSAddr, "imds-addr", agent.DefaultIMDSAddr, "Loopback address the metadata service always listens on.")
 	f.BoolVar(&o.LinkLocal, "link-local", true, "Also serve 169.254.169.254:80 when the address can be bound.")
@@ -75,7 +84,7 @@ func newAgentRun() *cobra.Command {
 }
 
 // runAgent serves with the machine's login setup, whose decision socket runs beside it.
-func runAgent(ctx context.Context, o agent.RunOptions, login bool, socket string) error {
+func runAgent(ctx context.Context, o agent.RunOptions, login bool, lo agent.LoginOptions) error {
 	st, key, err := agent.Load(o.StateDir)
 	if err != nil {
 		return err
@@ -85,7 +94,9 @@ func runAgent(ctx context.Context, o agent.RunOptions, login bool, socket string
 		return err
 	}
 	if login {
-		lg, err := agent.NewLogin(agent.LoginOptions{StateDir: o.StateDir, SocketPath: socket, Client: c, Logger: o.Logger})
+		lo.StateDir, lo.Client, lo.Logger = o.StateDir, c, o.Logger
+		o.SSHDConfig = lo.SSHD.MainConfig
+		lg, err := agent.NewLogin(lo)
 		if err != nil {
 			return err
 		}
