@@ -75,7 +75,7 @@ func historyNote(detail string) risk.Reason {
 // riskSuccesses reads userID's successful sign-ins since from, newest first. The user id and
 // the time bound are the log's indexed columns.
 func (s *Server) riskSuccesses(ctx context.Context, tenantID, userID string, from time.Time) ([]risk.Past, error) {
-	es, err := s.Store.ListSignIns(ctx, tenantID, signinlog.Filter{UserID: userID, From: from, Status: signinlog.StatusSuccess}, riskSuccessLimit)
+	es, err := s.Store.ListSignInSummaries(ctx, tenantID, signinlog.Filter{UserID: userID, From: from, Status: signinlog.StatusSuccess}, riskSuccessLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Server) riskSuccesses(ctx context.Context, tenantID, userID string, fro
 // sign-ins arrive at once.
 func (s *Server) riskFailures(ctx context.Context, tenantID string, addr netip.Addr, now time.Time, window time.Duration) ([]risk.Past, error) {
 	all, err := s.riskRecentFailures.get(tenantID, now, riskFailureTTL, func() ([]risk.Past, error) {
-		es, err := s.Store.ListSignIns(ctx, tenantID, signinlog.Filter{From: now.Add(-window), Status: signinlog.StatusFailure}, riskFailureLimit)
+		es, err := s.Store.ListSignInSummaries(ctx, tenantID, signinlog.Filter{From: now.Add(-window), Status: signinlog.StatusFailure}, riskFailureLimit)
 		if err != nil {
 			return nil, err
 		}

@@ -48,6 +48,10 @@ type ConditionalStore interface {
 	// ListSignIns returns up to limit entries that pass f, newest (CreatedDateTime) first;
 	// limit <= 0 or above MaxSignInList means MaxSignInList.
 	ListSignIns(ctx context.Context, tenantID string, f signinlog.Filter, limit int) ([]signinlog.Entry, error)
+	// ListSignInSummaries is ListSignIns with only each entry's ID, CreatedDateTime,
+	// UserPrincipalName, UserID, AppID, IPAddress and Status filled: what sign-in risk reads
+	// on every sign-in, without decoding the rest.
+	ListSignInSummaries(ctx context.Context, tenantID string, f signinlog.Filter, limit int) ([]signinlog.Entry, error)
 	// DeleteSignInsBefore removes the tenant's entries whose CreatedDateTime is before
 	// before, for retention, and says how many went.
 	DeleteSignInsBefore(ctx context.Context, tenantID string, before time.Time) (int64, error)

@@ -106,6 +106,7 @@ var hostOK = []Case{
 			}
 		}
 	}},
+	{"ok/sign-in-summaries", signInSummaryCase},
 	{"ok/sign-in-retention-deletes-older", func(t *testing.T, s store.Store) {
 		tid := newID()
 		for _, at := range []time.Time{t0.Add(-48 * time.Hour), t0.Add(-time.Microsecond), t0, t0.Add(time.Hour)} {
@@ -119,6 +120,29 @@ var hostOK = []Case{
 			t.Fatalf("deleted %d, kept %v", n, es)
 		}
 	}},
+}
+
+// The summaries risk reads are the full entries' filter results, with the summary fields.
+func signInSummaryCase(t *testing.T, s store.Store) {
+	tid := newID()
+	for i, at := range []time.Time{t0.Add(-3 * time.Hour), t0.Add(-2 * time.Hour), t0.Add(-time.Hour)} {
+		e := signIn("alice", "app", at, []int{0, 50126, 0}[i])
+		e.IPAddress, e.AppliedPolicies = "192.0.2.7", []signinlog.AppliedPolicy{{ID: "p", DisplayName: "policy", Result: "success"}}
+		must(t, s.AppendSignIn(ctx(t), tid, e))
+	}
+	f := signinlog.Filter{UserID: "ALICE", From: t0.Add(-150 * time.Minute), Status: signinlog.StatusSuccess}
+	full, err := s.ListSignIns(ctx(t), tid, f, 10)
+	must(t, err)
+	sums, err := s.ListSignInSummaries(ctx(t), tid, f, 10)
+	must(t, err)
+	if len(full) != 1 || len(sums) != 1 {
+		t.Fatalf("full %d, summaries %d, want 1 each", len(full), len(sums))
+	}
+	want, got := full[0], sums[0]
+	if got.ID != want.ID || !got.CreatedDateTime.Equal(want.CreatedDateTime) || got.UserID != want.UserID ||
+		got.IPAddress != "192.0.2.7" || got.Status != want.Status || got.AppID != want.AppID || len(got.AppliedPolicies) != 0 {
+		t.Fatalf("summary %+v of %+v", got, want)
+	}
 }
 
 var hostConcurrency = []Case{
