@@ -7,7 +7,6 @@ import (
 	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/machineapi"
-	"github.com/latchsh/latch/resource"
 )
 
 // Conditional Access on the machine. The goal state tells a machine, per user, what the
@@ -19,21 +18,19 @@ import (
 // are risk, platform and sign-in frequency conditions, which the evaluation here leaves
 // unmet by giving no address, risk, platform or sign-in time.
 
-// caLoginRequirements fills u.Requirements and u.Block for logins of u to vm.
-func (s *Server) caLoginRequirements(ctx context.Context, tenantID string, vm resource.Resource, u *machineapi.LoginUser) error {
+// caLoginRequirements fills u.Requirements and u.Block for user's logins to any VM: the
+// evaluation names the Linux VM sign-in app, not the VM, so one answer serves every VM.
+// groups and dirRoles are the tenant's, as the login table read them.
+func (s *Server) caLoginRequirements(ctx context.Context, tenantID string, user directory.User, groups []directory.Group,
+	dirRoles []directory.RoleAssignment, u *machineapi.LoginUser) error {
 	cc, err := s.caEvaluator(ctx, tenantID)
-	if err != nil {
-		return err
-	}
-	user, err := s.Store.GetUser(ctx, tenantID, u.ObjectID)
 	if err != nil {
 		return err
 	}
 	in := conditional.SignIn{UserID: user.ID, AppID: directory.LinuxVMSignInAppID,
 		ClientAppType: conditional.ClientMobileAndDesktop, Now: s.now()}
-	if in.Groups, in.Roles, err = s.groupsAndRoles(ctx, tenantID, user.ID); err != nil {
-		return err
-	}
+	in.Groups = directory.TransitiveGroups(user.ID, groups)
+	in.Roles = rolesOf(append([]string{user.ID}, in.Groups...), dirRoles)
 	res := cc.ev.Evaluate(in, conditional.DirectoryFacts{PerUserMFA: user.MFA})
 	var strengths []conditional.Strength
 	for _, pr := range res.Policies {

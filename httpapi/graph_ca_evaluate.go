@@ -105,14 +105,18 @@ func (s *Server) groupsAndRoles(ctx context.Context, tenantID, userID string) ([
 		return nil, nil, err
 	}
 	ids := directory.TransitiveGroups(userID, groups)
-	holders := append([]string{userID}, ids...)
+	return ids, rolesOf(append([]string{userID}, ids...), assignments), nil
+}
+
+// rolesOf lists the directory role template ids assigned to any of holders, once each.
+func rolesOf(holders []string, assignments []directory.RoleAssignment) []string {
 	var roles []string
 	for _, a := range assignments {
 		if slices.Contains(holders, a.PrincipalID) && !slices.Contains(roles, a.RoleDefinitionID) {
 			roles = append(roles, a.RoleDefinitionID)
 		}
 	}
-	return ids, roles, nil
+	return roles
 }
 
 // registeredMethods lists the methods a user could sign in with: a password, each kind of

@@ -49,6 +49,17 @@ type loginIndex struct {
 	// policies and directory roles loginRequirements reads, to tell a changed tenant from a
 	// quiet one.
 	inputs [32]byte
+	// groups and dirRoles are what Conditional Access needs of each candidate; reqs keeps
+	// what it decided per user, since it depends on the user alone, not the VM.
+	groups   []directory.Group
+	dirRoles []directory.RoleAssignment
+	reqs     map[string]loginReqs
+}
+
+// loginReqs is what Conditional Access asks of one user's machine logins.
+type loginReqs struct {
+	requirements [][]string
+	block        string
 }
 
 // loginUsers returns who may log in to vm, from the tenant's table.
@@ -103,7 +114,11 @@ func (s *Server) buildLoginIndex(ctx context.Context, tenantID string) (*loginIn
 	if err != nil {
 		return nil, errs.E(op, errs.KindOf(err), err)
 	}
-	inputs, err := s.loginInputsHash(ctx, tenantID, groups, as, custom, users)
+	dirRoles, err := s.Store.ListDirectoryRoleAssignments(ctx, tenantID)
+	if err != nil {
+		return nil, errs.E(op, errs.KindOf(err), err)
+	}
+	inputs, err := s.loginInputsHash(ctx, tenantID, dirRoles, groups, as, custom, users)
 	if err != nil {
 		return nil, err
 	}
@@ -116,18 +131,15 @@ func (s *Server) buildLoginIndex(ctx context.Context, tenantID string) (*loginIn
 		}
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].ID < cands[j].ID })
-	return &loginIndex{access: idx, hier: hier, candidates: cands, inputs: inputs}, nil
+	return &loginIndex{access: idx, hier: hier, candidates: cands, inputs: inputs, groups: groups,
+		dirRoles: dirRoles, reqs: map[string]loginReqs{}}, nil
 }
 
 // loginInputsHash hashes what decides a tenant's logins: the inputs read here and those
 // Conditional Access reads for loginRequirements.
-func (s *Server) loginInputsHash(ctx context.Context, tenantID string, parts ...any) ([32]byte, error) {
+func (s *Server) loginInputsHash(ctx context.Context, tenantID string, roles []directory.RoleAssignment, parts ...any) ([32]byte, error) {
 	const op = "httpapi.loginInputsHash"
 	policies, err := s.Store.ListConditionalAccessPolicies(ctx, tenantID)
-	if err != nil {
-		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
-	}
-	roles, err := s.Store.ListDirectoryRoleAssignments(ctx, tenantID)
 	if err != nil {
 		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
 	}
@@ -135,9 +147,13 @@ func (s *Server) loginInputsHash(ctx context.Context, tenantID string, parts ...
 	if err != nil {
 		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
 	}
+	strengths, err := s.Store.ListAuthenticationStrengths(ctx, tenantID)
+	if err != nil {
+		return [32]byte{}, errs.E(op, errs.KindOf(err), err)
+	}
 	h := sha256.New()
 	enc := json.NewEncoder(h)
-	for _, p := range append(parts, policies, roles, mgs) {
+	for _, p := range append(parts, policies, roles, mgs, strengths) {
 		if err := enc.Encode(p); err != nil {
 			return [32]byte{}, errs.E(op, errs.Internal, err)
 		}
@@ -192,9 +208,15 @@ func (s *Server) decideLoginUsers(ctx context.Context, idx *loginIndex, vm resou
 		}
 		lu := machineapi.LoginUser{ObjectID: u.ID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName,
 			LocalName: directory.LocalName(u.UserPrincipalName), Admin: admin}
-		if err := s.loginRequirements(ctx, vm.TenantID, vm, &lu); err != nil {
-			return nil, err
+		r, ok := idx.reqs[u.ID]
+		if !ok {
+			if err := s.caLoginRequirements(ctx, vm.TenantID, u, idx.groups, idx.dirRoles, &lu); err != nil {
+				return nil, err
+			}
+			r = loginReqs{lu.Requirements, lu.Block}
+			idx.reqs[u.ID] = r
 		}
+		lu.Requirements, lu.Block = r.requirements, r.block
 		out = append(out, lu)
 	}
 	return out, nil
