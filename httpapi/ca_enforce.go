@@ -48,17 +48,9 @@ type caState struct {
 	signIns  signInWriter
 }
 
-// caStates holds each Server's caState. It lives beside the Server rather than in it so that
-// a Server built as a literal, as every caller does, needs no constructor for it.
-var caStates sync.Map // *Server → *caState
-
-func (s *Server) caState() *caState {
-	if v, ok := caStates.Load(s); ok {
-		return v.(*caState)
-	}
-	v, _ := caStates.LoadOrStore(s, &caState{})
-	return v.(*caState)
-}
+// caState returns the server's Conditional Access state; its zero value is ready, so a Server
+// built as a literal needs no constructor for it.
+func (s *Server) caState() *caState { return &s.ca }
 
 // caCompiled is a tenant's compiled policies and the custom strengths the log reports on.
 type caCompiled struct {

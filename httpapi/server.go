@@ -40,6 +40,7 @@ type Server struct {
 
 	changes changeNotifier // per-tenant change generations (changes.go)
 	goals   goalStates     // machines' goal states: login caches, open long-polls (machine_goalstate.go)
+	ca      caState        // compiled Conditional Access policies and the sign-in log's queue (ca_enforce.go)
 }
 
 // How long the token endpoint trusts what it read of a tenant and of a client. A disabled
