@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/resource"
@@ -149,24 +148,6 @@ func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.Machi
 		return r, nil
 	})
 	return err
-}
-
-// machineSeenWithin is how recently a machine must have reported to count as connected: a
-// few of the agent's report intervals.
-const machineSeenWithin = 5 * time.Minute
-
-// withLiveness shows a machine that has not reported within machineSeenWithin as
-// Disconnected, deciding at read time so no sweeper has to run.
-func (s *Server) withLiveness(vm resource.Resource) resource.Resource {
-	p, err := resource.ParseVMProperties(vm.Properties)
-	if err != nil || p.Machine.Status != resource.MachineConnected || p.Machine.LastSeen == nil {
-		return vm
-	}
-	if s.now().Sub(*p.Machine.LastSeen) > machineSeenWithin {
-		p.Machine.Status = resource.MachineDisconnected
-		vm.Properties = resource.Raw(p)
-	}
-	return vm
 }
 
 // machineSelf tells the machine what it is: its VM and, when the VM has one, its
