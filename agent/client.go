@@ -31,6 +31,9 @@ type Client struct {
 	// sshdConfig is the sshd configuration whose host keys status reports name; "" for
 	// the system's.
 	sshdConfig string
+	// stateDir is where the goal-state follower keeps its step errors, for the health the
+	// status reports; "" reports healthy.
+	stateDir string
 }
 
 // NewClient returns a client for the machine st describes, signing with key. httpClient may

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,7 +106,7 @@ func Serve(ctx context.Context, c *Client, o RunOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c.sshdConfig = o.SSHDConfig
+	c.sshdConfig, c.stateDir = o.SSHDConfig, o.StateDir
 	go c.reportLoop(ctx, o.Logger)
 	followed := make(chan struct{})
 	go func() { f.Run(ctx); close(followed) }()
@@ -152,8 +153,41 @@ func (c *Client) reportLoop(ctx context.Context, log *slog.Logger) {
 func (c *Client) ReportStatus(ctx context.Context) error {
 	host, _ := os.Hostname()
 	body := map[string]any{"osType": runtime.GOOS, "osVersion": osVersion(), "hostname": host,
-		"addresses": addresses(), "agentVersion": Version, "hostKeys": HostKeys(c.sshdConfig)}
+		"addresses": addresses(), "agentVersion": Version, "hostKeys": HostKeys(c.sshdConfig), "health": c.health()}
 	return c.call(ctx, http.MethodPut, "/machines/status", body, nil)
+}
+
+// Health is the agent's own verdict on itself, reported with its status: Healthy, or
+// Unhealthy with the last error of each step that failed within healthWindow.
+type Health struct {
+	Status   string   `json:"status"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// healthWindow is how long a step's error keeps the machine unhealthy: a few goal-state
+// waits, so a passing outage clears by itself while a persisting one keeps recurring.
+const healthWindow = 10 * time.Minute
+
+// health reads the step errors the goal-state follower keeps in the state directory.
+func (c *Client) health() Health {
+	if c.stateDir == "" {
+		return Health{Status: "Healthy"}
+	}
+	st, err := ReadStatus(c.stateDir)
+	if err != nil {
+		return Health{Status: "Unhealthy", Problems: []string{"state: " + err.Error()}}
+	}
+	h := Health{Status: "Healthy"}
+	for step, e := range st.Errors {
+		if time.Since(e.At) < healthWindow {
+			h.Problems = append(h.Problems, step+": "+e.Message)
+		}
+	}
+	if len(h.Problems) > 0 {
+		slices.Sort(h.Problems)
+		h.Status = "Unhealthy"
+	}
+	return h
 }
 
 // osVersion is PRETTY_NAME from os-release, or "" when unknown.

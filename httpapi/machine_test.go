@@ -247,7 +247,8 @@ func TestMachineToken(t *testing.T) {
 func TestMachineStatusRecorded(t *testing.T) {
 	f := newMachineFixture(t)
 	k, id, tid := f.connect(t, f.withID)
-	body := map[string]any{"osType": "Linux", "osVersion": "Debian 12", "hostname": "vm1", "addresses": []string{"10.0.0.4"}, "agentVersion": "0.1"}
+	body := map[string]any{"osType": "Linux", "osVersion": "Debian 12", "hostname": "vm1", "addresses": []string{"10.0.0.4"}, "agentVersion": "0.1",
+		"health": map[string]any{"status": "Unhealthy", "problems": []string{"device: cannot reach the registration endpoint"}}}
 	if st, m := f.machineDo(t, "PUT", "/machines/status", k.proof(t, nil, f.claims(id, tid)), body); st != 204 {
 		t.Fatalf("status: %d %v", st, m)
 	}
@@ -260,6 +261,16 @@ func TestMachineStatusRecorded(t *testing.T) {
 	}
 	if got := f.vmMachine(t); got["status"] != "Connected" || got["hostname"] != "vm1" || got["agentVersion"] != "0.1" {
 		t.Fatalf("vm show: machine %v", got)
+	}
+	if h, _ := f.vmMachine(t)["health"].(map[string]any); h["status"] != "Unhealthy" || len(h["problems"].([]any)) != 1 {
+		t.Fatalf("vm show: health %v", h)
+	}
+	body["health"] = map[string]any{"status": "fine, trust me", "problems": make([]string, 20)}
+	if st, m := f.machineDo(t, "PUT", "/machines/status", k.proof(t, nil, f.claims(id, tid)), body); st != 204 {
+		t.Fatalf("status: %d %v", st, m)
+	}
+	if h, _ := f.vmMachine(t)["health"].(map[string]any); h["status"] != "Unhealthy" || len(h["problems"].([]any)) != 8 {
+		t.Fatalf("fail/unknown-health-status: health %v, want Unhealthy with at most 8 problems", h)
 	}
 	f.API.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
 	if got := f.vmMachine(t); got["status"] != "Disconnected" {

@@ -102,6 +102,8 @@ type machineStatusRequest struct {
 	// HostKeys are the machine's SSH host public keys, authorized_keys lines; the CLI pins
 	// them, so the first connection to a machine is verified too.
 	HostKeys []string `json:"hostKeys"`
+	// Health is the agent's verdict on itself: Healthy, or Unhealthy with its problems.
+	Health *resource.MachineHealth `json:"health"`
 }
 
 // machineStatus records what the machine reports of itself and when it was last seen.
@@ -124,7 +126,7 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 		return old, nil
 	})
 	if err == nil {
-		err = s.recordOnVM(r.Context(), m, st, machineHostKeys(b.HostKeys))
+		err = s.recordOnVM(r.Context(), m, st, machineHostKeys(b.HostKeys), machineHealth(b.Health))
 	}
 	if err != nil {
 		return err
@@ -134,7 +136,7 @@ func (s *Server) machineStatus(w http.ResponseWriter, r *http.Request, m store.M
 }
 
 // recordOnVM copies a machine's report into its VM's properties, where "vm show" finds it.
-func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.MachineStatus, hostKeys []string) error {
+func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.MachineStatus, hostKeys []string, health *resource.MachineHealth) error {
 	_, err := s.Store.UpdateResource(ctx, m.TenantID, m.ResourceID, func(r resource.Resource) (resource.Resource, error) {
 		p, err := resource.ParseVMProperties(r.Properties)
 		if err != nil {
@@ -143,11 +145,30 @@ func (s *Server) recordOnVM(ctx context.Context, m store.Machine, st store.Machi
 		seen := st.Reported
 		p.Machine = resource.MachineState{Status: resource.MachineConnected, AgentVersion: st.AgentVersion,
 			Hostname: st.Hostname, OSName: st.OSType, OSVersion: st.OSVersion, Addresses: st.Addresses,
-			DeviceID: p.Machine.DeviceID, LastSeen: &seen, HostKeys: hostKeys}
+			DeviceID: p.Machine.DeviceID, LastSeen: &seen, HostKeys: hostKeys, Health: health}
 		r.Properties = resource.Raw(p)
 		return r, nil
 	})
 	return err
+}
+
+// machineHealth keeps what a machine says of its health within bounds: a known status and
+// at most 8 problems of at most 300 characters each; nil when it said nothing.
+func machineHealth(h *resource.MachineHealth) *resource.MachineHealth {
+	if h == nil {
+		return nil
+	}
+	out := &resource.MachineHealth{Status: resource.HealthUnhealthy}
+	if h.Status == resource.HealthHealthy {
+		out.Status = resource.HealthHealthy
+	}
+	for i, p := range h.Problems {
+		if i == 8 {
+			break
+		}
+		out.Problems = append(out.Problems, truncate(p, 300))
+	}
+	return out
 }
 
 // machineSelf tells the machine what it is: its VM and, when the VM has one, its

@@ -97,6 +97,21 @@ type MachineState struct {
 	// HostKeys are the machine's SSH host public keys as "type base64" lines, as its agent
 	// reported them over its authenticated channel; clients pin them under the VM's name.
 	HostKeys []string `json:"hostKeys,omitempty"`
+	// Health is the agent's verdict on itself at its last report.
+	Health *MachineHealth `json:"health,omitempty"`
+}
+
+// Machine health states, as the agent reports them.
+const (
+	HealthHealthy   = "Healthy"
+	HealthUnhealthy = "Unhealthy"
+)
+
+// MachineHealth is HealthHealthy, or HealthUnhealthy with the problems the agent saw (the
+// last error of each of its steps within the last minutes).
+type MachineHealth struct {
+	Status   string   `json:"status"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // vmRequestProperties is what a PUT may say in properties. Decoding ignores fields Latch does
