@@ -11,7 +11,7 @@ func newLogoutCommand(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout",
 		Short: "Log out to remove access to Latch.",
-		Long:  "Log out: remove the account, its tokens and any service principal secret from this computer.",
+		Long:  "Log out: remove the account, its tokens, SSH keys and certificates and any service principal secret from this computer.",
 		Args:  cobra.NoArgs,
 		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
 			dir, err := a.configDir()
@@ -26,7 +26,10 @@ func newLogoutCommand(a *app) *cobra.Command {
 				return nil, err
 			}
 			defer unlock()
-			return nil, removeState(dir)
+			if err := removeState(dir); err != nil {
+				return nil, err
+			}
+			return nil, removeSSHKeys(dir)
 		}),
 	}
 }

@@ -11,9 +11,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// SSH to machines with short-lived certificates ("latch ssh …"), as "az ssh" does: each command
-// makes a fresh Ed25519 key, has the token service certify it for one VM for a few minutes,
-// and hands key and certificate to the system's OpenSSH.
+// SSH to machines with short-lived certificates ("latch ssh …"), as "az ssh" does: a command
+// has the token service certify a fresh Ed25519 key for one VM for a few minutes, or reuses
+// the last such key and certificate while they stay valid (ssh_cache.go), and hands key and
+// certificate to the system's OpenSSH.
 
 // sshHostNote is said in every command's help: how the machine is verified (ssh_hostkeys.go).
 const sshHostNote = `The machine is verified by its name, never by an address: its agent reports the machine's
@@ -24,25 +25,38 @@ name does not resolve (no DNS for lab machines), ssh connects to the first addre
 reported, still checking the key under the name; $LATCH_SSH_ADDRESS=reported always does.
 A machine whose agent has not reported host keys is checked against your own known_hosts.`
 
+// sshReuseNote is said in every command's help: why reusing a certificate is safe.
+const sshReuseNote = `A certificate lives a few minutes. While the last one for this VM and account stays valid
+for more than a minute, it is reused with its key instead of asking for a new one (--new-cert
+asks anyway). Reuse does not extend anyone's access: the machine checks your login roles and
+Conditional Access requirements again at every login, and a change reaches the machine within
+seconds. The key never leaves the configuration directory; files there that are not private
+to you are not used. 'latch logout' deletes every key and certificate.`
+
 func newSSHCommand(a *app) *cobra.Command {
 	return newGroup("ssh", "SSH to machines with your directory identity and short-lived certificates.",
 		newSSHCert(a), newSSHConfig(a), newSSHVM(a))
 }
 
 // sshTarget is the VM flags every ssh command takes.
-type sshTarget struct{ sub, rg, name string }
+type sshTarget struct {
+	sub, rg, name string
+	fresh         bool // --new-cert
+}
 
 func (t *sshTarget) flags(cmd *cobra.Command) {
 	resourceFlags(cmd, &t.rg, &t.name, "The name of the VM.")
 	cmd.Flags().StringVar(&t.sub, "subscription", "", "Name or ID of subscription. You can configure the default subscription using 'latch account set -s NAME_OR_ID'.")
+	cmd.Flags().BoolVar(&t.fresh, "new-cert", false, "Get a new key and certificate even when the cached ones are still valid.")
 }
 
-// certificate gets a fresh certificate for the target; certFile "" puts it beside the key.
+// certificate gets a certificate for the target, reused or new; certFile "" leaves it beside
+// the key only.
 func (t *sshTarget) certificate(ctx context.Context, a *app, certFile string) (*sshCredential, error) {
 	if err := checkSSHName(t.rg, t.name); err != nil {
 		return nil, err
 	}
-	return a.sshCertificate(ctx, t.sub, t.rg, t.name, certFile)
+	return a.sshCertificate(ctx, t.sub, t.rg, t.name, certFile, t.fresh)
 }
 
 // checkSSHName refuses names that would be read as options or paths by ssh or the shell.
@@ -64,9 +78,9 @@ func newSSHCert(a *app) *cobra.Command {
 		Long: `Makes a new Ed25519 key in the Latch configuration directory (readable only by you) and
 gets a certificate for it, valid for a few minutes and for this VM only, logging in as your
 directory account (your user principal name in lower case). The certificate is written beside
-the key as id_ed25519-cert.pub, or to --file.
+the key as id_ed25519-cert.pub, and also to --file.
 
-` + sshHostNote,
+` + sshReuseNote + "\n\n" + sshHostNote,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
 			return t.certificate(ctx, a, file)
@@ -87,7 +101,7 @@ func newSSHConfig(a *app) *cobra.Command {
 the user, key and certificate, replacing the entry an earlier run wrote for the same VM. The
 certificate is valid for a few minutes: run the command again to renew it.
 
-` + sshHostNote,
+` + sshReuseNote + "\n\n" + sshHostNote,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
 			cred, err := t.certificate(ctx, a, "")
@@ -109,11 +123,11 @@ func newSSHVM(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vm [-- COMMAND...]",
 		Short: "SSH to a VM with your directory identity.",
-		Long: `Gets a fresh certificate for the VM and runs the system's ssh with it, logging in as your
+		Long: `Gets a certificate for the VM and runs the system's ssh with it, logging in as your
 directory account. Anything after "--" is the remote command. $LATCH_SSH names another ssh
 program.
 
-` + sshHostNote,
+` + sshReuseNote + "\n\n" + sshHostNote,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && cmd.ArgsLenAtDash() != 0 {
 				return usagef("unrecognized arguments: %s (put the remote command after --)", strings.Join(args, " "))

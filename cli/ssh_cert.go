@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -20,7 +19,7 @@ import (
 // certificates for.
 const sshLoginScope = "ce6ff14a-7fdc-4685-bbe0-f6afdfcfa8e0/.default"
 
-// sshKeyName is the ephemeral key's file name in <config dir>/ssh; the certificate goes beside
+// sshKeyName is the key's file name in its slot of <config dir>/ssh; the certificate goes beside
 // it as sshKeyName + "-cert.pub", where OpenSSH looks for it by itself.
 const sshKeyName = "id_ed25519"
 
@@ -42,40 +41,80 @@ type sshCredential struct {
 // user is the local account the certificate logs in as: its one principal.
 func (c *sshCredential) user() string { return c.Principals[0] }
 
-// sshCertificate makes a new key pair, gets a certificate for it and the VM from the token
-// service, and writes both: the key to <config dir>/ssh/<group>/<vm>/id_ed25519 (0600; one key
-// per VM, so renewing one VM's certificate leaves the others' entries working), the
-// certificate beside it or to certFile when that is not "".
-func (a *app) sshCertificate(ctx context.Context, sub, rg, name, certFile string) (*sshCredential, error) {
-	c, err := a.arm(ctx, sub)
-	if err != nil {
-		return nil, err
-	}
-	// The VM is named, not read: a person with only a login role may not read it, and the
-	// token service says why when it refuses (the names were checked by checkSSHName).
-	vmID := c.vmPath(rg, name)
+// sshCertificate returns a key and certificate for the VM: the cached ones of the signed-in
+// account for this VM while they stay valid (ssh_cache.go), unless fresh; otherwise a new key
+// pair certified by the token service, kept in the VM's slot of <config dir>/ssh (0700, files
+// 0600). When certFile is not "" the certificate is also written there. Nothing here needs the
+// resource manager: the VM is named, not read, so a reused certificate costs no request.
+func (a *app) sshCertificate(ctx context.Context, sub, rg, name, certFile string, fresh bool) (*sshCredential, error) {
 	s, err := a.session()
 	if err != nil {
 		return nil, err
 	}
+	chosen, err := s.prof.pick(sub)
+	if err != nil {
+		return nil, err
+	}
+	// A person with only a login role may not read the VM; the token service says why when
+	// it refuses (the names were checked by checkSSHName).
+	slot := s.sshSlotFor(rg, name, vmIDIn(chosen.ID, rg, name))
+	cred, err := a.cachedSSHCredential(slot, fresh)
+	if cred == nil {
+		cred, err = s.issueSSHCredential(ctx, slot)
+	}
+	if err != nil || certFile == "" {
+		return cred, err
+	}
+	return cred, cred.copyCertTo(certFile)
+}
+
+// cachedSSHCredential is the slot's credential when it may be reused, else nil (the reason
+// goes to --debug).
+func (a *app) cachedSSHCredential(slot sshSlot, fresh bool) (*sshCredential, error) {
+	if fresh {
+		return nil, nil
+	}
+	cred, err := slot.load(a.now())
+	if err != nil {
+		a.debugf("Not reusing the cached SSH certificate: %v", err)
+		return nil, nil
+	}
+	a.debugf("Reusing the cached SSH certificate, valid until %s.", cred.ValidBefore)
+	return cred, nil
+}
+
+// issueSSHCredential makes a new key pair, has the token service certify it for the slot's
+// VM and keeps both in the slot.
+func (s *session) issueSSHCredential(ctx context.Context, slot sshSlot) (*sshCredential, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, failf("cannot make a key pair: %v", err)
 	}
-	cert, host, err := s.requestSSHCert(ctx, pub, vmID)
+	cert, host, err := s.requestSSHCert(ctx, pub, slot.want.VMID)
 	if err != nil {
 		return nil, err
 	}
-	cred, err := writeSSHCredential(filepath.Join(s.dir, "ssh", strings.ToLower(rg), strings.ToLower(name)), certFile, priv, cert, vmID)
+	return slot.save(priv, cert, host)
+}
+
+// vmIDIn is the VM's resource id in subscription subID.
+func vmIDIn(subID, rg, name string) string { return (&arm{sub: subID}).vmPath(rg, name) }
+
+// copyCertTo writes the certificate to file as well and names it in c.
+func (c *sshCredential) copyCertTo(file string) error {
+	abs, err := filepath.Abs(file)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return cred, cred.pinHost(name, host)
+	if err := writeFileAtomic(filepath.Dir(abs), filepath.Base(abs), ssh.MarshalAuthorizedKey(c.cert)); err != nil {
+		return err
+	}
+	c.CertificateFile = abs
+	return nil
 }
 
 // requestSSHCert asks the token service for a certificate of pub for vmID with the cached
-// refresh token, and keeps the rotated refresh token. The certificate itself is not cached:
-// each command gets a fresh one for a fresh key. The VM's host keys come with it.
+// refresh token, and keeps the rotated refresh token. The VM's host keys come with it.
 func (s *session) requestSSHCert(ctx context.Context, pub ed25519.PublicKey, vmID string) (*ssh.Certificate, sshHost, error) {
 	if s.prof.User.Type == "servicePrincipal" {
 		return nil, sshHost{}, failf("SSH certificates are issued to people; sign in with 'latch login' as a user.")
@@ -129,9 +168,8 @@ func parseSSHCert(tr *tokenResponse, pub ed25519.PublicKey) (*ssh.Certificate, e
 	return cert, nil
 }
 
-// writeSSHCredential writes the private key as dir/id_ed25519 and the certificate to
-// certFile, or beside the key when certFile is "".
-func writeSSHCredential(dir, certFile string, priv ed25519.PrivateKey, cert *ssh.Certificate, vmID string) (*sshCredential, error) {
+// writeSSHCredential writes the private key as dir/id_ed25519 and the certificate beside it.
+func writeSSHCredential(dir string, priv ed25519.PrivateKey, cert *ssh.Certificate, vmID string) (*sshCredential, error) {
 	block, err := ssh.MarshalPrivateKey(priv, "latch ssh")
 	if err != nil {
 		return nil, failf("cannot encode the key: %v", err)
@@ -140,18 +178,11 @@ func writeSSHCredential(dir, certFile string, priv ed25519.PrivateKey, cert *ssh
 	if err := writeFileAtomic(dir, sshKeyName, pem.EncodeToMemory(block)); err != nil {
 		return nil, err
 	}
-	if certFile == "" {
-		certFile = keyFile + "-cert.pub"
-	}
-	certFile, err = filepath.Abs(certFile)
-	if err != nil {
+	if err := writeFileAtomic(dir, sshKeyName+"-cert.pub", ssh.MarshalAuthorizedKey(cert)); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Dir(certFile), filepath.Base(certFile), ssh.MarshalAuthorizedKey(cert)); err != nil {
-		return nil, err
-	}
-	return &sshCredential{PrivateKeyFile: keyFile, CertificateFile: certFile, Principals: cert.ValidPrincipals,
-		ValidBefore: time.Unix(int64(cert.ValidBefore), 0).UTC().Format(time.RFC3339), VMID: vmID, cert: cert}, nil
+	return &sshCredential{PrivateKeyFile: keyFile, CertificateFile: keyFile + "-cert.pub", Principals: cert.ValidPrincipals,
+		ValidBefore: validBefore(cert), VMID: vmID, cert: cert}, nil
 }
 
 // sshConfigEntry is an OpenSSH Host block for the VM, by its name: the host key is checked
