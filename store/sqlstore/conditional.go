@@ -215,12 +215,11 @@ func (s *Store) AppendSignIn(ctx context.Context, tenantID string, e signinlog.E
 	if e.ID == "" || e.CreatedDateTime.IsZero() {
 		return errs.E(op, errs.Invalid, "A sign-in log entry needs an id and a createdDateTime.")
 	}
-	data, err := marshal(op, e)
+	data, err := encodeSignIn(op, nil, &e)
 	if err != nil {
 		return err
 	}
-	_, err = s.c.exec(ctx, `INSERT INTO docs (kind, tenant_id, id, lookup, ref, version, created, data)
-		VALUES (?, ?, ?, NULL, ?, 1, ?, ?)`, signInKind, tenantID, e.ID, nullable(strings.ToLower(e.UserID)), micros(e.CreatedDateTime), data)
+	_, err = s.c.exec(ctx, signInInsert(1), signInKind, tenantID, e.ID, nullable(strings.ToLower(e.UserID)), micros(e.CreatedDateTime), string(data))
 	return s.d.wrap(op, err, "A sign-in log entry with id "+e.ID+" already exists.")
 }
 
