@@ -2,40 +2,116 @@ package sqlstore_test
 
 import (
 	"context"
-	"path/filepath"
+	"fmt"
+	"os"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/signinlog"
+	"github.com/latchsh/latch/store/postgres"
 	"github.com/latchsh/latch/store/sqlite"
-	"github.com/latchsh/latch/store/sqlstore"
+	"github.com/latchsh/latch/testenv"
 )
 
-func TestAppendSignIns(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "latch.db"))
-	if err != nil {
-		t.Fatal(err)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.StopPostgres()
+	os.Exit(code)
+}
+
+// signInBatchStore is what the test needs of either dialect's store.
+type signInBatchStore interface {
+	AppendSignIn(ctx context.Context, tenantID string, e signinlog.Entry) error
+	AppendSignIns(ctx context.Context, tenantID string, entries []signinlog.Entry) error
+	ListSignIns(ctx context.Context, tenantID string, f signinlog.Filter, limit int) ([]signinlog.Entry, error)
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// entries are n sign-ins, a second apart, alternately of two users, with every kind of field set.
+func entries(prefix string, n int) []signinlog.Entry {
+	out := make([]signinlog.Entry, n)
+	for i := range out {
+		user := []string{"A11CE000-0000-4000-8000-000000000001", "b0b00000-0000-4000-8000-000000000002"}[i%2]
+		out[i] = signinlog.New(signinlog.Input{ID: fmt.Sprintf("%s-%04d", prefix, i), Time: t0.Add(time.Duration(i) * time.Second),
+			UserID: user, UserPrincipalName: "<user> & \"co\"", AppID: "app", Flow: signinlog.FlowBrowser,
+			Methods: []string{"password"}}, conditional.Result{Status: conditional.StatusNotApplied})
 	}
-	defer st.Close()
-	s := st.(*sqlstore.Store)
-	ctx, tid := context.Background(), "8d7e1a3c-5b2f-4c9d-9e1a-2b3c4d5e6f70"
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	entry := func(id string) signinlog.Entry { return signinlog.Entry{ID: id, CreatedDateTime: now} }
-	count := func() int {
-		all, err := s.ListSignIns(ctx, tid, signinlog.Filter{}, 100)
+	return out
+}
+
+func testAppendSignIns(t *testing.T, s signInBatchStore) {
+	ctx := t.Context()
+	const tid = "7e000000-0000-4000-8000-000000000001"
+	must := func(err error) {
+		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	count := func() int {
+		all, err := s.ListSignIns(ctx, tid, signinlog.Filter{}, 1000)
+		must(err)
 		return len(all)
 	}
-	if err := s.AppendSignIns(ctx, tid, []signinlog.Entry{entry("a"), {ID: "b"}}); !errs.Is(err, errs.Invalid) || count() != 0 {
-		t.Fatalf("fail/no-time: %v, %d entries", err, count())
+	must(s.AppendSignIn(ctx, tid, entries("taken", 1)[0]))
+	refusals := []struct {
+		name  string
+		batch []signinlog.Entry
+		kind  errs.Kind
+	}{
+		{"fail/no-id", append(entries("x", 70), signinlog.Entry{CreatedDateTime: t0}), errs.Invalid},
+		{"fail/no-time", append(entries("x", 3), signinlog.Entry{ID: "no-time"}), errs.Invalid},
+		{"fail/id-twice-in-the-batch", append(entries("x", 100), entries("x", 1)...), errs.Exists},
+		{"fail/id-already-logged", append(entries("y", 130), entries("taken", 1)...), errs.Exists},
 	}
-	if err := s.AppendSignIns(ctx, tid, []signinlog.Entry{entry("a"), entry("b"), entry("c")}); err != nil || count() != 3 {
-		t.Fatalf("ok/three: %v, %d entries", err, count())
+	for _, c := range refusals {
+		t.Run(c.name, func(t *testing.T) {
+			if err := s.AppendSignIns(ctx, tid, c.batch); !errs.Is(err, c.kind) {
+				t.Fatalf("got %v, want %v", err, c.kind)
+			}
+			if n := count(); n != 1 {
+				t.Fatalf("%d entries after a refused batch, want the 1 logged before", n)
+			}
+		})
 	}
-	if err := s.AppendSignIns(ctx, tid, []signinlog.Entry{entry("d"), entry("a")}); !errs.Is(err, errs.Exists) || count() != 3 {
-		t.Fatalf("fail/duplicate-adds-nothing: %v, %d entries", err, count())
+	t.Run("ok/batch-over-several-inserts", func(t *testing.T) {
+		batch := entries("ok", 300)
+		must(s.AppendSignIns(ctx, tid, batch))
+		all, err := s.ListSignIns(ctx, tid, signinlog.Filter{UserID: "a11ce000-0000-4000-8000-000000000001"}, 1000)
+		must(err)
+		if len(all) != 151 { // 150 of the batch and the one logged first
+			t.Fatalf("%d of the user's entries, want 151", len(all))
+		}
+		if got, want := all[0], batch[298]; !reflect.DeepEqual(got, want) {
+			t.Fatalf("newest entry read back as\n%+v\nwant\n%+v", got, want)
+		}
+	})
+	t.Run("ok/empty-batch", func(t *testing.T) {
+		must(s.AppendSignIns(ctx, tid, nil))
+		if n := count(); n != 301 {
+			t.Fatalf("%d entries, want 301", n)
+		}
+	})
+}
+
+func TestAppendSignInsSQLite(t *testing.T) {
+	s, err := sqlite.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer s.Close()
+	testAppendSignIns(t, s.(signInBatchStore))
+}
+
+func TestAppendSignInsPostgres(t *testing.T) {
+	s, err := postgres.Open(t.Context(), testenv.StartPostgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	testAppendSignIns(t, s.(signInBatchStore))
 }
