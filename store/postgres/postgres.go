@@ -33,6 +33,7 @@ var Dialect = &sqlstore.Dialect{
 	MigrationLock: "SELECT pg_advisory_xact_lock(7166434582935011)",
 	Migrations:    mustSub(migrations, "migrations"),
 	Classify:      classify,
+	Bytewise:      ` COLLATE "C"`,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

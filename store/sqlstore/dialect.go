@@ -38,6 +38,10 @@ type Dialect struct {
 	Migrations fs.FS
 	// Classify inspects a driver error; nil means every error is Other.
 	Classify func(error) Class
+	// Bytewise follows a text column to compare it byte by byte (` COLLATE "C"`), or is ""
+	// where that is already how text compares. Prefix matches are written as ranges with it,
+	// since a LIKE with ESCAPE keeps SQLite from using an index.
+	Bytewise string
 }
 
 // Rebind turns "?" placeholders into the dialect's. The queries here never contain a literal

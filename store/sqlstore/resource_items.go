@@ -68,9 +68,11 @@ func (s *Store) GetResource(ctx context.Context, tenantID, id string) (resource.
 func (s *Store) ListResources(ctx context.Context, tenantID, under, typ string) ([]resource.Resource, error) {
 	const op = "store.ListResources"
 	key := resource.IDKey(strings.TrimSuffix(under, "/"))
+	// Below key is the range [key+"/", key+"0"): '0' follows '/' in byte order.
 	rows, err := s.c.query(ctx, `SELECT data, version, created FROM docs
-		WHERE kind = ? AND tenant_id = ? AND (lookup = ? OR lookup LIKE ? ESCAPE '\') ORDER BY created, id`,
-		resources.name, tenantID, key, likeEscape(key)+"/%")
+		WHERE kind = ? AND tenant_id = ? AND (lookup = ? OR (lookup`+s.d.Bytewise+` >= ? AND lookup`+s.d.Bytewise+` < ?))
+		ORDER BY created, id`,
+		resources.name, tenantID, key, key+"/", key+"0")
 	if err != nil {
 		return nil, s.d.wrap(op, err, "")
 	}
