@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Machines follow their goal state by long-poll, so a change must reach the waiting requests
@@ -15,36 +16,38 @@ import (
 // database are picked up by the waiters' periodic recomputation (goalStateRecheck).
 
 // changeNotifier is the per-tenant generation counter and broadcast. The zero value is ready.
+// Thousands of woken waiters read it at once, so reading takes no lock: each tenant's current
+// generation and channel are one immutable snapshot behind an atomic pointer.
 type changeNotifier struct {
-	mu      sync.Mutex
-	tenants map[string]*tenantChanges // by lower-case tenant id
+	tenants sync.Map // lower-case tenant id → *tenantChanges
 }
 
 type tenantChanges struct {
+	mu  sync.Mutex // one bump at a time
+	cur atomic.Pointer[changeSnapshot]
+}
+
+type changeSnapshot struct {
 	gen  uint64
 	wake chan struct{}
 }
 
-// entry returns the tenant's record, making it on first use; n.mu must be held.
+// entry returns the tenant's record, making it on first use.
 func (n *changeNotifier) entry(tenantID string) *tenantChanges {
-	if n.tenants == nil {
-		n.tenants = map[string]*tenantChanges{}
-	}
 	k := strings.ToLower(tenantID)
-	t := n.tenants[k]
-	if t == nil {
-		t = &tenantChanges{wake: make(chan struct{})}
-		n.tenants[k] = t
+	if t, ok := n.tenants.Load(k); ok {
+		return t.(*tenantChanges)
 	}
-	return t
+	t := &tenantChanges{}
+	t.cur.Store(&changeSnapshot{wake: make(chan struct{})})
+	v, _ := n.tenants.LoadOrStore(k, t)
+	return v.(*tenantChanges)
 }
 
 // watch returns the tenant's generation and a channel closed at its next change.
 func (n *changeNotifier) watch(tenantID string) (uint64, <-chan struct{}) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	t := n.entry(tenantID)
-	return t.gen, t.wake
+	c := n.entry(tenantID).cur.Load()
+	return c.gen, c.wake
 }
 
 // bump records a change in the tenant and wakes everyone watching it.
@@ -52,12 +55,12 @@ func (n *changeNotifier) bump(tenantID string) {
 	if tenantID == "" {
 		return
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	t := n.entry(tenantID)
-	t.gen++
-	close(t.wake)
-	t.wake = make(chan struct{})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.cur.Load()
+	t.cur.Store(&changeSnapshot{gen: old.gen + 1, wake: make(chan struct{})})
+	close(old.wake)
 }
 
 // changeNote travels in a request's context: authentication names the tenant in it, and the
