@@ -138,7 +138,7 @@ func TestWithHostConsentEnvironment(t *testing.T) {
 
 func TestQuestionOf(t *testing.T) {
 	for in, want := range map[string]string{
-		"Allow the connection to vm1? Latch asks.": "Allow the connection to vm1? Latch asks.",
+		"Allow the connection to vm1? Latch asks.":                                                  "Allow the connection to vm1? Latch asks.",
 		"AADSTS50076: Allow the connection to vm1? Latch asks.\r\nTrace ID: x\r\nCorrelation ID: y": "Allow the connection to vm1? Latch asks.",
 		"AADSTS": "AADSTS",
 	} {
