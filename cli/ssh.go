@@ -28,10 +28,12 @@ A machine whose agent has not reported host keys is checked against your own kno
 // sshReuseNote is said in every command's help: why reusing a certificate is safe.
 const sshReuseNote = `A certificate lives a few minutes. While the last one for this VM and account stays valid
 for more than a minute, it is reused with its key instead of asking for a new one (--new-cert
-asks anyway). Reuse does not extend anyone's access: the machine checks your login roles and
-Conditional Access requirements again at every login, and a change reaches the machine within
-seconds. The key never leaves the configuration directory; files there that are not private
-to you are not used. 'latch logout' deletes every key and certificate.`
+asks anyway, and fetches the VM's host keys again). Reuse does not extend anyone's access:
+the machine checks your login roles and Conditional Access requirements again at every login,
+and a change reaches the machine within seconds; what depends on where you connect from is
+checked when a certificate is issued, as for any certificate used with plain ssh. The key
+never leaves the configuration directory; files there that are not private to you are not
+used. 'latch logout' deletes every key and certificate.`
 
 func newSSHCommand(a *app) *cobra.Command {
 	return newGroup("ssh", "SSH to machines with your directory identity and short-lived certificates.",
@@ -165,10 +167,20 @@ func (a *app) runSSH(ctx context.Context, host string, cred *sshCredential, comm
 	err = c.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
+		if exit.ExitCode() == sshFailed {
+			a.debugf("ssh failed; the next command gets a new certificate and the VM's host keys again.")
+			cred.forget()
+		}
 		return &cliError{msg: "ssh ended with " + exit.ProcessState.String(), exit: exit.ExitCode()}
 	}
 	return err
 }
+
+// sshFailed is ssh's exit status when it could not connect, verify the host or log in (or the
+// remote command exited so). The cached certificate is then dropped: the next command asks the
+// token service again, which says why a login is refused and reports the host keys as they are
+// now, so a pin or certificate that no longer works is not reused for the rest of its life.
+const sshFailed = 255
 
 // sshArgs are ssh's options for the credential and the pinned host, then "--" and the host's
 // name, so that nothing the user or the server chose can be read as an option.

@@ -102,7 +102,8 @@ func (sl sshSlot) load(now time.Time) (*sshCredential, error) {
 		return nil, err
 	}
 	cred := &sshCredential{PrivateKeyFile: filepath.Join(sl.dir, sshKeyName), CertificateFile: filepath.Join(sl.dir, sshKeyName+"-cert.pub"),
-		Principals: cert.ValidPrincipals, ValidBefore: validBefore(cert), VMID: rec.VMID, cert: cert, addresses: rec.HostAddresses}
+		Principals: cert.ValidPrincipals, ValidBefore: validBefore(cert), VMID: rec.VMID, cert: cert, addresses: rec.HostAddresses,
+		slotDir: sl.dir}
 	if len(rec.HostKeys) > 0 {
 		cred.KnownHostsFile = filepath.Join(sl.dir, knownHostsName)
 		if _, err := readPrivateFile(cred.KnownHostsFile); err != nil {
@@ -158,6 +159,7 @@ func (sl sshSlot) save(priv ed25519.PrivateKey, cert *ssh.Certificate, host sshH
 	if err != nil {
 		return nil, err
 	}
+	cred.slotDir = sl.dir
 	rec := sl.want
 	for _, k := range host.keys {
 		rec.HostKeys = append(rec.HostKeys, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))))
@@ -167,6 +169,14 @@ func (sl sshSlot) save(priv ed25519.PrivateKey, cert *ssh.Certificate, host sshH
 		return nil, err
 	}
 	return cred, writeJSONFile(sl.dir, sshRecordName, rec)
+}
+
+// forget makes the credential's slot not reused again (its record goes; a new issuance
+// rewrites the rest). A credential without a slot is left alone.
+func (c *sshCredential) forget() {
+	if c.slotDir != "" {
+		os.Remove(filepath.Join(c.slotDir, sshRecordName))
+	}
 }
 
 // vmName is the last segment of the record's VM id.

@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,4 +271,39 @@ func mustCert(t *testing.T, dir string) *ssh.Certificate {
 		t.Fatal(err)
 	}
 	return k.(*ssh.Certificate)
+}
+
+// TestSSHFailureForgetsCertificate: when ssh fails (exit 255: no connection, host key or login
+// refused) with a reused certificate, the next command asks for a new one; another exit
+// status is the remote command's and keeps it.
+func TestSSHFailureForgetsCertificate(t *testing.T) {
+	tests := []struct {
+		name string
+		exit int
+		kept bool
+	}{
+		{name: "fail/ssh-failed-forgets", exit: 255},
+		{name: "ok/remote-status-keeps", exit: 3, kept: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.login()
+			prof, _ := loadProfile(h.dir)
+			slot := (&session{dir: h.dir, prof: prof}).sshSlotFor("rg1", "vm1", testVMID)
+			priv, cert := testUserCert(t, h.now, 10*time.Minute)
+			if _, err := slot.save(priv, cert, sshHost{}); err != nil {
+				t.Fatal(err)
+			}
+			fake := filepath.Join(t.TempDir(), "ssh")
+			os.WriteFile(fake, []byte(fmt.Sprintf("#!/bin/sh\nexit %d\n", tc.exit)), 0o700)
+			h.env["LATCH_SSH"] = fake
+			if res := h.run("ssh", "vm", "-g", "rg1", "-n", "vm1", "--", "true"); res.code != tc.exit {
+				t.Fatalf("exit %d, want %d: %s", res.code, tc.exit, res.stderr)
+			}
+			if _, err := slot.load(h.now); (err == nil) != tc.kept {
+				t.Fatalf("kept: %v", err)
+			}
+		})
+	}
 }

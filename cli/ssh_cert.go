@@ -36,6 +36,7 @@ type sshCredential struct {
 	HostName  string `json:"hostName,omitempty"`
 	addresses []string
 	cert      *ssh.Certificate
+	slotDir   string // the cache slot it was saved in or loaded from (ssh_cache.go)
 }
 
 // user is the local account the certificate logs in as: its one principal.

@@ -104,7 +104,9 @@ func TestConditionalAccessSSH(t *testing.T) {
  "conditions":{"applications":{"includeApplications":["`+directory.LinuxVMSignInAppID+`"]},"users":{"includeUsers":["All"]},
    "clientAppTypes":["all"],"locations":{"includeLocations":["`+loc.ID+`"]}},
  "grantControls":{"operator":"OR","builtInControls":["block"]}}`)
-	code, _, stderr = strong.run(context.Background(), sshVM...)
+	// --new-cert: the location is checked where the certificate is issued, and a still-valid
+	// certificate from before the policy would be reused without asking.
+	code, _, stderr = strong.run(context.Background(), append([]string{"ssh", "vm", "--new-cert"}, sshVM[2:]...)...)
 	if code == 0 || !strings.Contains(stderr, conditional.MessageBlocked) || strings.Contains(stderr, "latch login") {
 		t.Fatalf("fail/blocked-location: exit %d\n%s", code, stderr)
 	}

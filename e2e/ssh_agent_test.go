@@ -145,7 +145,8 @@ func TestSSHLoginWithAgent(t *testing.T) {
 		otherKey, _ := ssh.NewPublicKey(other)
 		restore := e.setHostKeys(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(otherKey))))
 		defer restore()
-		code, _, stderr := memberLogin.run(context.Background(), "ssh", "vm", "-g", "rg1", "-n", "vm1", "--", "true")
+		// --new-cert: the host keys come with a new certificate; a reused one keeps those pinned.
+		code, _, stderr := memberLogin.run(context.Background(), "ssh", "vm", "--new-cert", "-g", "rg1", "-n", "vm1", "--", "true")
 		if code != 255 || !strings.Contains(stderr, "Host key verification failed") {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
