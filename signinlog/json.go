@@ -7,181 +7,197 @@ import (
 	"unicode/utf8"
 )
 
-// Every token issuance writes one entry, so the log's encoding is on the issuance's budget.
-// encoding/json walks Entry by reflection on every call; AppendJSON writes the same bytes
-// directly, at a fraction of the cost. The tests hold the two byte for byte equal, so an
-// entry reads back the same whichever wrote it; a field added to Entry must be added here
-// too, and the tests fail until it is.
+// Every token issuance writes one entry, so the log's encoding is on the issuance's budget,
+// and so are the bytes the database writes for it. encoding/json walks Entry by reflection on
+// every call and writes every field, empty or not (an app's sign-in is mostly empty fields:
+// no user, no device, no policies). AppendJSON writes directly and leaves out what reads back
+// as the zero value anyway: empty strings, false, 0 and nil lists (empty non-nil lists stay,
+// as [], since Graph shows them so). The tests hold that json.Unmarshal reads its output as
+// the same Entry it reads from json.Marshal's; a field added to Entry must be added here too,
+// and the tests fail until it is.
 
 // errJSONTime is AppendJSON's refusal of a time encoding/json cannot write either.
 var errJSONTime = errors.New("signinlog: a time outside the years 0 to 9999 has no JSON form")
 
-// AppendJSON appends e's JSON to b: exactly what json.Marshal(e) gives. It fails, as
+// AppendJSON appends e's compact JSON to b: json.Marshal(e) less the fields holding their
+// zero value, so that json.Unmarshal reads back the same Entry from either. It fails, as
 // json.Marshal does, only for a time whose year lies outside 0 to 9999.
 func (e *Entry) AppendJSON(b []byte) ([]byte, error) {
 	w := jsonWriter{b: b}
-	w.str(`{"id":`, e.ID)
-	w.time(`,"createdDateTime":`, e.CreatedDateTime)
-	w.str(`,"userDisplayName":`, e.UserDisplayName)
-	w.str(`,"userPrincipalName":`, e.UserPrincipalName)
-	w.str(`,"userId":`, e.UserID)
-	w.str(`,"appId":`, e.AppID)
-	w.str(`,"appDisplayName":`, e.AppDisplayName)
-	w.str(`,"ipAddress":`, e.IPAddress)
-	w.str(`,"clientAppUsed":`, e.ClientAppUsed)
-	w.str(`,"correlationId":`, e.CorrelationID)
-	w.str(`,"conditionalAccessStatus":`, e.ConditionalAccessStatus)
-	w.bool(`,"isInteractive":`, e.IsInteractive)
-	w.str(`,"riskLevelDuringSignIn":`, e.RiskLevelDuringSignIn)
-	w.str(`,"riskDetail":`, e.RiskDetail)
-	w.strs(`,"riskEventTypes_v2":`, e.RiskEventTypes)
+	w.open("")
+	w.str("id", e.ID)
+	w.time("createdDateTime", e.CreatedDateTime)
+	w.str("userDisplayName", e.UserDisplayName)
+	w.str("userPrincipalName", e.UserPrincipalName)
+	w.str("userId", e.UserID)
+	w.str("appId", e.AppID)
+	w.str("appDisplayName", e.AppDisplayName)
+	w.str("ipAddress", e.IPAddress)
+	w.str("clientAppUsed", e.ClientAppUsed)
+	w.str("correlationId", e.CorrelationID)
+	w.str("conditionalAccessStatus", e.ConditionalAccessStatus)
+	w.bool("isInteractive", e.IsInteractive)
+	w.str("riskLevelDuringSignIn", e.RiskLevelDuringSignIn)
+	w.str("riskDetail", e.RiskDetail)
+	w.strs("riskEventTypes_v2", e.RiskEventTypes)
 	w.status(e.Status)
 	w.policies(e.AppliedPolicies)
 	w.details(e.AuthenticationDetails)
-	w.str(`,"resourceDisplayName":`, e.ResourceDisplayName)
-	w.str(`,"resourceId":`, e.ResourceID)
+	w.str("resourceDisplayName", e.ResourceDisplayName)
+	w.str("resourceId", e.ResourceID)
 	w.device(e.DeviceDetail)
 	w.latch(&e.Latch)
-	w.b = append(w.b, '}')
+	w.close()
 	return w.b, w.err
 }
 
-// jsonWriter appends to b; err keeps the first time it could not write.
+// jsonWriter appends to b; first says no field of the open object is written yet; err keeps
+// the first time it could not write.
 type jsonWriter struct {
-	b   []byte
-	err error
+	b     []byte
+	first bool
+	err   error
 }
 
-func (w *jsonWriter) str(key, s string) {
-	w.b = append(w.b, key...)
-	w.b = appendString(w.b, s)
-}
-
-// optStr is an omitempty string.
-func (w *jsonWriter) optStr(key, s string) {
-	if s != "" {
-		w.str(key, s)
+// key starts a field of the open object ("" for an array element or the top level).
+func (w *jsonWriter) key(k string) {
+	if !w.first {
+		w.b = append(w.b, ',')
+	}
+	w.first = false
+	if k != "" {
+		w.b = append(w.b, '"')
+		w.b = append(w.b, k...)
+		w.b = append(w.b, '"', ':')
 	}
 }
 
-func (w *jsonWriter) bool(key string, v bool) {
-	w.b = append(w.b, key...)
-	w.b = strconv.AppendBool(w.b, v)
+// open starts an object as field k; close ends it.
+func (w *jsonWriter) open(k string) {
+	if k != "" {
+		w.key(k)
+	}
+	w.b = append(w.b, '{')
+	w.first = true
 }
 
-func (w *jsonWriter) time(key string, t time.Time) {
-	w.b = append(w.b, key...)
+func (w *jsonWriter) close() {
+	w.b = append(w.b, '}')
+	w.first = false
+}
+
+func (w *jsonWriter) str(k, s string) {
+	if s != "" {
+		w.key(k)
+		w.b = appendString(w.b, s)
+	}
+}
+
+func (w *jsonWriter) bool(k string, v bool) {
+	if v {
+		w.key(k)
+		w.b = append(w.b, "true"...)
+	}
+}
+
+func (w *jsonWriter) time(k string, t time.Time) {
 	if y := t.Year(); y < 0 || y > 9999 {
 		w.err = errJSONTime
 	}
+	w.key(k)
 	w.b = append(w.b, '"')
 	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
 	w.b = append(w.b, '"')
 }
 
-// strs writes a []string as encoding/json does: null when nil.
-func (w *jsonWriter) strs(key string, v []string) {
-	w.b = append(w.b, key...)
-	if v == nil {
-		w.b = append(w.b, "null"...)
+// list writes a list of n elements with elem, or nothing for a nil list.
+func (w *jsonWriter) list(k string, isNil bool, n int, elem func(i int)) {
+	if isNil {
 		return
 	}
+	w.key(k)
 	w.b = append(w.b, '[')
-	for i, s := range v {
+	for i := range n {
 		if i > 0 {
 			w.b = append(w.b, ',')
 		}
-		w.b = appendString(w.b, s)
+		elem(i)
 	}
 	w.b = append(w.b, ']')
+	w.first = false
+}
+
+func (w *jsonWriter) strs(k string, v []string) {
+	w.list(k, v == nil, len(v), func(i int) { w.b = appendString(w.b, v[i]) })
 }
 
 func (w *jsonWriter) status(s Status) {
-	w.b = append(w.b, `,"status":{"errorCode":`...)
-	w.b = strconv.AppendInt(w.b, int64(s.ErrorCode), 10)
-	w.optStr(`,"failureReason":`, s.FailureReason)
-	w.optStr(`,"additionalDetails":`, s.AdditionalDetails)
-	w.b = append(w.b, '}')
+	w.open("status")
+	if s.ErrorCode != 0 {
+		w.key("errorCode")
+		w.b = strconv.AppendInt(w.b, int64(s.ErrorCode), 10)
+	}
+	w.str("failureReason", s.FailureReason)
+	w.str("additionalDetails", s.AdditionalDetails)
+	w.close()
 }
 
 func (w *jsonWriter) policies(ps []AppliedPolicy) {
-	w.b = append(w.b, `,"appliedConditionalAccessPolicies":`...)
-	if ps == nil {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, p := range ps {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.str(`{"id":`, p.ID)
-		w.str(`,"displayName":`, p.DisplayName)
-		w.str(`,"result":`, p.Result)
-		w.strs(`,"enforcedGrantControls":`, p.EnforcedGrantControls)
-		w.strs(`,"enforcedSessionControls":`, p.EnforcedSessionControls)
-		w.b = append(w.b, '}')
-	}
-	w.b = append(w.b, ']')
+	w.list("appliedConditionalAccessPolicies", ps == nil, len(ps), func(i int) {
+		p := &ps[i]
+		w.open("")
+		w.str("id", p.ID)
+		w.str("displayName", p.DisplayName)
+		w.str("result", p.Result)
+		w.strs("enforcedGrantControls", p.EnforcedGrantControls)
+		w.strs("enforcedSessionControls", p.EnforcedSessionControls)
+		w.close()
+	})
 }
 
 func (w *jsonWriter) details(ds []AuthDetail) {
-	w.b = append(w.b, `,"authenticationDetails":`...)
-	if ds == nil {
-		w.b = append(w.b, "null"...)
-		return
-	}
-	w.b = append(w.b, '[')
-	for i, d := range ds {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.str(`{"authenticationMethod":`, d.AuthenticationMethod)
-		w.bool(`,"succeeded":`, d.Succeeded)
+	w.list("authenticationDetails", ds == nil, len(ds), func(i int) {
+		d := &ds[i]
+		w.open("")
+		w.str("authenticationMethod", d.AuthenticationMethod)
+		w.bool("succeeded", d.Succeeded)
 		if !d.StepDateTime.IsZero() {
-			w.time(`,"authenticationStepDateTime":`, d.StepDateTime)
+			w.time("authenticationStepDateTime", d.StepDateTime)
 		}
-		w.b = append(w.b, '}')
-	}
-	w.b = append(w.b, ']')
+		w.close()
+	})
 }
 
 func (w *jsonWriter) device(d DeviceDetail) {
-	w.str(`,"deviceDetail":{"deviceId":`, d.DeviceID)
-	w.str(`,"displayName":`, d.DisplayName)
-	w.str(`,"operatingSystem":`, d.OperatingSystem)
-	w.str(`,"browser":`, d.Browser)
-	w.bool(`,"isCompliant":`, d.IsCompliant)
-	w.bool(`,"isManaged":`, d.IsManaged)
-	w.str(`,"trustType":`, d.TrustType)
-	w.b = append(w.b, '}')
+	w.open("deviceDetail")
+	w.str("deviceId", d.DeviceID)
+	w.str("displayName", d.DisplayName)
+	w.str("operatingSystem", d.OperatingSystem)
+	w.str("browser", d.Browser)
+	w.bool("isCompliant", d.IsCompliant)
+	w.bool("isManaged", d.IsManaged)
+	w.str("trustType", d.TrustType)
+	w.close()
 }
 
 func (w *jsonWriter) latch(l *Latch) {
-	w.str(`,"latch":{"flow":`, l.Flow)
-	w.str(`,"outcome":`, l.Outcome)
-	w.strs(`,"methods":`, l.Methods)
-	w.strs(`,"authenticationStrengthsSatisfied":`, l.StrengthsMet)
-	w.b = append(w.b, `,"riskReasons":`...)
-	if l.RiskReasons == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.b = append(w.b, '[')
-		for i, r := range l.RiskReasons {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.str(`{"signal":`, r.Signal)
-			w.str(`,"level":`, r.Level)
-			w.str(`,"detail":`, r.Detail)
-			w.b = append(w.b, '}')
-		}
-		w.b = append(w.b, ']')
-	}
-	w.optStr(`,"sshCertificateKeyId":`, l.SSHCertificateKey)
-	w.optStr(`,"machineResourceId":`, l.MachineResourceID)
-	w.optStr(`,"localAccount":`, l.LocalAccount)
-	w.b = append(w.b, '}')
+	w.open("latch")
+	w.str("flow", l.Flow)
+	w.str("outcome", l.Outcome)
+	w.strs("methods", l.Methods)
+	w.strs("authenticationStrengthsSatisfied", l.StrengthsMet)
+	w.list("riskReasons", l.RiskReasons == nil, len(l.RiskReasons), func(i int) {
+		r := &l.RiskReasons[i]
+		w.open("")
+		w.str("signal", r.Signal)
+		w.str("level", r.Level)
+		w.str("detail", r.Detail)
+		w.close()
+	})
+	w.str("sshCertificateKeyId", l.SSHCertificateKey)
+	w.str("machineResourceId", l.MachineResourceID)
+	w.str("localAccount", l.LocalAccount)
+	w.close()
 }
 
 const hexDigits = "0123456789abcdef"

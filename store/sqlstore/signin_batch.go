@@ -36,7 +36,7 @@ func (s *Store) AppendSignIns(ctx context.Context, tenantID string, entries []si
 	err := s.inTx(ctx, func(c conn) error {
 		for rest := args; len(rest) > 0; {
 			n := min(len(rest)/6, signInRowsPerInsert)
-			if _, err := c.exec(ctx, signInInsert(n), rest[:6*n]...); err != nil {
+			if _, err := c.exec(ctx, s.signInBatchInsert(n), rest[:6*n]...); err != nil {
 				return err
 			}
 			rest = rest[6*n:]
@@ -44,6 +44,19 @@ func (s *Store) AppendSignIns(ctx context.Context, tenantID string, entries []si
 		return nil
 	})
 	return s.d.wrap(op, err, "A sign-in log entry of this batch already exists.")
+}
+
+// signInBatchInsert is signInInsert for a statement inside AppendSignIns' transaction. On
+// SQLite it is INSERT OR ROLLBACK: a statement of many rows that may fail halfway otherwise
+// makes SQLite keep a statement journal, a temporary file written page by page, which cost
+// more than the rows; with OR ROLLBACK a refused row ends the whole transaction instead, which
+// is what AppendSignIns promises anyway (all or none).
+func (s *Store) signInBatchInsert(n int) string {
+	q := signInInsert(n)
+	if s.d.Name == "sqlite" {
+		q = "INSERT OR ROLLBACK" + strings.TrimPrefix(q, "INSERT")
+	}
+	return q
 }
 
 // signInInsert is the INSERT of n sign-in rows, each (kind, tenant, id, ref, created, data).
