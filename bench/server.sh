@@ -4,13 +4,16 @@
 # with SQLite and with PostgreSQL, beside the ES256 signing rate per CPU-second measured in the
 # same run. Also the wall-clock rate and wrk's p50/p99 over keep-alive HTTPS.
 #
-# Usage: bash bench/server.sh [duration] [rounds] [--profile] [--worktree]
+# Usage: bash bench/server.sh [duration] [rounds] [--profile] [--worktree] [--signin-log]
 #   duration   of each timed wrk round (default 10s; wrk syntax: 10s, 1m)
 #   rounds     timed rounds per store, and -count of the signing benchmark (default 3)
 #   --profile  after the timed rounds, one more round per store under `perf record` of the
 #              server process; prints where its CPU goes (needs perf: apt-get install linux-perf)
 #   --worktree build the checkout as it is; by default the committed HEAD is built, so that
 #              unfinished edits in the tree neither break nor change the measurement
+#   --signin-log what the sign-in log costs issuance: per store, two servers side by side, one
+#              with the log and one started with LATCH_INSECURE_BENCH_NO_SIGNIN_LOG=1 (no log),
+#              measured in alternating rounds; prints the ratio with/without (no signing run)
 # Environment: THREADS (wrk threads, default 2), CONNS (connections, default 16), SERVER_GOGC
 # (GOGC for the server only; the signing benchmark keeps Go's default).
 #
@@ -21,13 +24,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-duration=10s rounds=3 profile=0 worktree=0
+duration=10s rounds=3 profile=0 worktree=0 ratio=0
 positional=()
 for a in "$@"; do
   case "$a" in
     --profile) profile=1 ;;
     --worktree) worktree=1 ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    --signin-log) ratio=1 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "server.sh: unknown option $a" >&2; exit 2 ;;
     *) positional+=("$a") ;;
   esac
@@ -67,7 +71,7 @@ ensure_tools() {
 
 # --- processes and cleanup -------------------------------------------------------------------
 
-tmp="" pgtmp="" latch_pid="" pg_pid="" pg_runner=""
+tmp="" pgtmp="" latch_pid="" pg_pid="" pg_runner="" other_pid=""
 
 # stop ends one process this script started: TERM (INT for PostgreSQL: fast shutdown), then
 # KILL if it has not gone after 15 seconds.
@@ -86,6 +90,7 @@ stop() {
 cleanup() {
   set +e
   stop "$latch_pid"
+  stop "$other_pid"
   stop "$pg_pid" INT
   stop "$pg_runner"
   [ -n "$tmp" ] && rm -rf "$tmp"
@@ -163,14 +168,15 @@ build() {
     die "the build failed; with --worktree, unfinished edits in the tree may be the cause"
 }
 
-# start_latch DATA [LATCH_DATABASE]: starts the server on a free port, waits for /healthz,
+# start_latch DATA [LATCH_DATABASE [NOLOG]]: starts the server on a free port, waits for /healthz,
 # and sets url, endpoint and TOKEN_FORM from DATA/bootstrap.json.
 start_latch() {
-  local data=$1 db=${2:-} port i
+  local data=$1 db=${2:-} nolog=${3:-} port i
   port=$(free_port)
   url=https://127.0.0.1:$port
   # A clean environment: no LATCH_* setting of the caller's reaches the measured server.
   env -i PATH="$PATH" HOME="${HOME:-/root}" LATCH_DATABASE="$db" ${SERVER_GOGC:+GOGC=$SERVER_GOGC} \
+    ${nolog:+LATCH_INSECURE_BENCH_NO_SIGNIN_LOG=1} \
     "$tmp/latch" serve --data "$data" --addr "127.0.0.1:$port" --url "$url" 2>"$data.log" &
   latch_pid=$!
   for ((i = 0; i < 600; i++)); do
@@ -222,6 +228,10 @@ start_postgres() {
   pg_pid=$(head -1 "$pgtmp/data/postmaster.pid")
   "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres latch
   pg_url="postgres://postgres@127.0.0.1:$port/latch?sslmode=disable"
+  if [ "$ratio" -eq 1 ]; then
+    "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres latch_nolog
+    pg_url_nolog="postgres://postgres@127.0.0.1:$port/latch_nolog?sslmode=disable"
+  fi
 }
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -230,7 +240,7 @@ start_postgres() {
 load() {
   local TIMEFORMAT='%3U %3S' status=0 t
   out=$tmp/wrk.out
-  { time wrk -t"$threads" -c"$conns" -d"$1" --latency -s "$repo/bench/wrk/token.lua" "$endpoint" >"$out" 2>&1; } 2>"$tmp/wrk.time" || status=$?
+  { time wrk -t"$threads" -c"$conns" -d"$1" --timeout 10s --latency -s "$repo/bench/wrk/token.lua" "$endpoint" >"$out" 2>&1; } 2>"$tmp/wrk.time" || status=$?
   if [ "$status" -ne 0 ] || ! grep -q '^result ' "$out"; then
     cat "$out" >&2
     die "wrk failed (exit $status)"
@@ -283,6 +293,74 @@ measure_store() {
   done
   [ "$profile" -eq 1 ] && profile_server "$store"
   stop_latch
+}
+
+# use_server PID OTHER_PID ENDPOINT FORM: the next round loads the server PID; both
+# stay known to cleanup.
+use_server() {
+  latch_pid=$1 other_pid=$2 endpoint=$3 TOKEN_FORM=$4
+  export TOKEN_FORM
+}
+
+# measure_ratio STORE DATA [DATABASE DATABASE_NOLOG]: the sign-in log's cost on one store. Two
+# servers run side by side, one with the log and one without (each its own data directory or
+# database), both warmed up; then `rounds` pairs of timed rounds, the pair's order alternating,
+# so that a change in what else the machine does meets both halves alike.
+measure_ratio() {
+  local store=$1 i on off
+  start_latch "$2" "${3:-}"
+  on=("$latch_pid" "$endpoint" "$TOKEN_FORM")
+  start_latch "$2-nolog" "${4:-}" nolog
+  off=("$latch_pid" "$endpoint" "$TOKEN_FORM")
+  say "$store: server with the sign-in log pid ${on[0]}, without pid ${off[0]}; warming both up for 3s"
+  use_server "${on[0]}" "${off[0]}" "${on[1]}" "${on[2]}"; load 3s
+  use_server "${off[0]}" "${on[0]}" "${off[1]}" "${off[2]}"; load 3s
+  for ((i = 1; i <= rounds; i++)); do
+    if ((i % 2)); then
+      use_server "${on[0]}" "${off[0]}" "${on[1]}" "${on[2]}"; round "$store" "$i"
+      use_server "${off[0]}" "${on[0]}" "${off[1]}" "${off[2]}"; round "$store-nolog" "$i"
+    else
+      use_server "${off[0]}" "${on[0]}" "${off[1]}" "${off[2]}"; round "$store-nolog" "$i"
+      use_server "${on[0]}" "${off[0]}" "${on[1]}" "${on[2]}"; round "$store" "$i"
+    fi
+  done
+  stop "$latch_pid"; stop "$other_pid"
+  latch_pid="" other_pid=""
+}
+
+# ratio_table reads $rows of a --signin-log run: per store and round the issuance rate with the
+# log over the rate without it (wall-clock, and per CPU-second of the server), then the medians.
+ratio_table() {
+  awk -v clk="$clk" '
+    function med(a, n,   i, j, t) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    {
+      delete v
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      s = v["store"]; r = v["round"] + 0; n = v["requests"]
+      wall[s, r] = n / (v["duration_us"] / 1e6)
+      cpu[s, r] = n / ((v["latch"] + v["pg"]) / clk)
+      lcpu[s, r] = n / (v["latch"] / clk)
+      if (r > rounds) rounds = r
+    }
+    END {
+      split("sqlite postgres", order, " ")
+      printf "\n%-10s %5s %12s %12s %7s %14s %14s %7s %14s\n", "store", "round", "wall/s log", "wall/s none", "ratio", "per CPU-s log", "per CPU-s none", "ratio", "latch-only ratio"
+      for (o = 1; o <= 2; o++) {
+        s = order[o]; k = 0
+        for (r = 1; r <= rounds; r++) {
+          if (!((s, r) in wall) || !((s "-nolog", r) in wall)) continue
+          k++
+          rw[k] = wall[s, r] / wall[s "-nolog", r]; rc[k] = cpu[s, r] / cpu[s "-nolog", r]; rl[k] = lcpu[s, r] / lcpu[s "-nolog", r]
+          printf "%-10s %5d %12.0f %12.0f %7.3f %14.0f %14.0f %7.3f %14.3f\n", s, r, wall[s, r], wall[s "-nolog", r], rw[k], cpu[s, r], cpu[s "-nolog", r], rc[k], rl[k]
+        }
+        if (k) printf "%-10s %5s %12s %12s %7.3f %14s %14s %7.3f %14.3f   (medians of the rounds'"'"' ratios)\n", s, "all", "", "", med(rw, k), "", "", med(rc, k), med(rl, k)
+      }
+      printf "\nratio: issuances with the sign-in log over issuances without it, of the same round pair.\n"
+      printf "per CPU-s: issuances per CPU-second of latch serve plus, with PostgreSQL, the PostgreSQL processes.\n"
+    }' "$rows"
 }
 
 # profile_server records the server's stacks with perf during one more wrk round and prints
@@ -438,6 +516,14 @@ echo "machine: $cores cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), 
 echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), latch at $commit"
 echo "load:    wrk -t$threads -c$conns -d$duration, $rounds rounds per store${SERVER_GOGC:+, server GOGC=$SERVER_GOGC}; load average $(cut -d' ' -f1-3 /proc/loadavg) before the run"
 
+if [ "$ratio" -eq 1 ]; then
+  measure_ratio sqlite "$tmp/data-sqlite"
+  start_postgres
+  measure_ratio postgres "$tmp/data-postgres" "$pg_url" "$pg_url_nolog"
+  ratio_table
+  echo "load average $(cut -d' ' -f1-3 /proc/loadavg) after the run"
+  exit 0
+fi
 sign
 measure_store sqlite "$tmp/data-sqlite"
 start_postgres
