@@ -48,10 +48,17 @@ func (c *sshCredential) user() string { return c.Principals[0] }
 // 0600). When certFile is not "" the certificate is also written there. Nothing here needs the
 // resource manager: the VM is named, not read, so a reused certificate costs no request.
 func (a *app) sshCertificate(ctx context.Context, sub, rg, name, certFile string, fresh bool) (*sshCredential, error) {
-	s, err := a.session()
+	dir, err := a.configDir()
 	if err != nil {
 		return nil, err
 	}
+	prof, err := loadProfile(dir)
+	if err != nil {
+		return nil, err
+	}
+	// No HTTP client yet: making one reads the system's CA certificates, which took about
+	// 10 ms a run here, and a reused certificate needs no request.
+	s := &session{a: a, dir: dir, prof: prof}
 	chosen, err := s.prof.pick(sub)
 	if err != nil {
 		return nil, err
@@ -87,6 +94,11 @@ func (a *app) cachedSSHCredential(slot sshSlot, fresh bool) (*sshCredential, err
 // issueSSHCredential makes a new key pair, has the token service certify it for the slot's
 // VM and keeps both in the slot.
 func (s *session) issueSSHCredential(ctx context.Context, slot sshSlot) (*sshCredential, error) {
+	c, err := s.a.newClient(s.prof.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	s.c = c
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, failf("cannot make a key pair: %v", err)
