@@ -3,11 +3,12 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -25,7 +26,7 @@ const proofLifetime = 2 * time.Minute
 // Client calls the control plane's machine API as one machine.
 type Client struct {
 	st   State
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 	http *http.Client
 	now  func() time.Time
 	// sshdConfig is the sshd configuration whose host keys status reports name; "" for
@@ -36,9 +37,10 @@ type Client struct {
 	stateDir string
 }
 
-// NewClient returns a client for the machine st describes, signing with key. httpClient may
-// be nil: then one trusting the system's roots and st.CAFile is made.
-func NewClient(st State, key *ecdsa.PrivateKey, httpClient *http.Client) (*Client, error) {
+// NewClient returns a client for the machine st describes, signing with key (a P-256 key:
+// an *ecdsa.PrivateKey or the MachineKey Load returns). httpClient may be nil: then one
+// trusting the system's roots and st.CAFile is made.
+func NewClient(st State, key crypto.Signer, httpClient *http.Client) (*Client, error) {
 	if httpClient == nil {
 		var err error
 		if httpClient, err = newHTTPClient(st.CAFile); err != nil {
@@ -84,8 +86,9 @@ func (c *Client) proof() (string, error) {
 	return signES256(c.key, claims)
 }
 
-// signES256 makes a compact JWS over claims with header {"alg":"ES256","typ":"JWT"}.
-func signES256(key *ecdsa.PrivateKey, claims map[string]any) (string, error) {
+// signES256 makes a compact JWS over claims with header {"alg":"ES256","typ":"JWT"}. The
+// signer answers in ASN.1, as crypto.Signer does; JWS wants r and s as two 32-byte halves.
+func signES256(key crypto.Signer, claims map[string]any) (string, error) {
 	h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","typ":"JWT"}`))
 	p, err := json.Marshal(claims)
 	if err != nil {
@@ -93,14 +96,29 @@ func signES256(key *ecdsa.PrivateKey, claims map[string]any) (string, error) {
 	}
 	in := h + "." + base64.RawURLEncoding.EncodeToString(p)
 	sum := sha256.Sum256([]byte(in))
-	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	der, err := key.Sign(rand.Reader, sum[:], crypto.SHA256)
 	if err != nil {
 		return "", err
 	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
+	sig, err := jwsSignature(der)
+	if err != nil {
+		return "", err
+	}
 	return in + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// jwsSignature turns an ASN.1 P-256 ECDSA signature into JWS's r||s, each 32 bytes.
+func jwsSignature(der []byte) ([]byte, error) {
+	var rs ecdsaSig
+	rest, err := asn1.Unmarshal(der, &rs)
+	if err != nil || len(rest) != 0 || rs.R == nil || rs.S == nil || rs.R.Sign() <= 0 || rs.S.Sign() <= 0 ||
+		rs.R.BitLen() > 256 || rs.S.BitLen() > 256 {
+		return nil, errNotECDSA
+	}
+	sig := make([]byte, 64)
+	rs.R.FillBytes(sig[:32])
+	rs.S.FillBytes(sig[32:])
+	return sig, nil
 }
 
 // APIError is a refusal from the control plane: its HTTP status and error code.

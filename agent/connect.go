@@ -2,9 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
@@ -21,12 +18,31 @@ type ConnectOptions struct {
 	StateDir string // where the key and state go; "" for DefaultStateDir
 	// HTTPClient, when set, is used instead of one built from CAFile (tests).
 	HTTPClient *http.Client
+	// TPM is TPMAuto ("" too), TPMRequire or TPMOff: whether the keys are made in a TPM.
+	TPM string
+	// TPMDevice is the TPM's device; "" for DefaultTPMDevice.
+	TPMDevice string
+	// TPMSimulator, host:port, is a TPM simulator's command port used instead of the device
+	// (its platform port is the next one), for tests.
+	TPMSimulator string
 }
 
-// Connect generates the machine's P-256 key pair, exchanges the onboarding token and the
-// public key for a machine identity, and saves both in the state directory. The private key
-// never leaves the machine. It fails when the token was used, expired or is unknown, and
-// leaves no state behind then.
+// tpmAddr is where the TPM is, as State.TPM records it.
+func (o ConnectOptions) tpmAddr() string {
+	switch {
+	case o.TPMSimulator != "":
+		return tpmTCPPrefix + o.TPMSimulator
+	case o.TPMDevice != "":
+		return o.TPMDevice
+	}
+	return DefaultTPMDevice
+}
+
+// Connect generates the machine's P-256 key pair, in the TPM when o.TPM allows and one works,
+// exchanges the onboarding token and the public key for a machine identity, and saves both
+// in the state directory. The private key never leaves the machine, nor the TPM when it is
+// there. It fails when the token was used, expired or is unknown, or when o.TPM is
+// TPMRequire and no TPM works, and leaves no state behind then.
 func Connect(ctx context.Context, o ConnectOptions) (State, error) {
 	if err := checkServer(o.Server); err != nil {
 		return State{}, err
@@ -41,11 +57,11 @@ func Connect(ctx context.Context, o ConnectOptions) (State, error) {
 			return State{}, err
 		}
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, note, err := newMachineKey(o.TPM, o.tpmAddr())
 	if err != nil {
 		return State{}, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
 		return State{}, err
 	}
@@ -54,7 +70,11 @@ func Connect(ctx context.Context, o ConnectOptions) (State, error) {
 	if err := doJSON(ctx, hc, http.MethodPost, st.Server+"/machines/connect", "", body, &st); err != nil {
 		return State{}, fmt.Errorf("agent: connecting: %w", err)
 	}
-	st.Server, st.CAFile = strings.TrimRight(o.Server, "/"), o.CAFile
+	st.Server, st.CAFile, st.KeyProvider = strings.TrimRight(o.Server, "/"), o.CAFile, providerOf(key)
+	if st.KeyProvider == KeyProviderTPM {
+		st.TPM = o.tpmAddr()
+	}
+	st.KeyNote = note
 	return st, save(o.StateDir, st, key)
 }
 

@@ -2,8 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/x509"
@@ -29,10 +29,6 @@ const (
 	deviceKeyFile  = "device-key.pem"
 	deviceCertFile = "device-cert.pem"
 )
-
-// KeyProviderSoftware is the only key provider this agent has: the device key is a P-256 key
-// in a 0600 file, not in a TPM. Status output says so plainly.
-const KeyProviderSoftware = "software"
 
 // joinTypeManagedIdentity is DeviceJoinRequest.JoinType for a join by a managed identity.
 const joinTypeManagedIdentity = 4
@@ -86,7 +82,7 @@ func (f *Follower) join(ctx context.Context, ep machineapi.Endpoints, tenant, na
 	if err != nil {
 		return DeviceRecord{}, "", fmt.Errorf("no managed-identity token for device registration: %w", err)
 	}
-	key, err := deviceKey(f.dir)
+	key, err := deviceKey(f.dir, f.c.st)
 	if err != nil {
 		return DeviceRecord{}, "", err
 	}
@@ -107,7 +103,7 @@ func (f *Follower) join(ctx context.Context, ep machineapi.Endpoints, tenant, na
 }
 
 // joinRequest is the registration request: a PKCS#10 request signed by the device key.
-func joinRequest(key *ecdsa.PrivateKey, name, tenant string) (machineapi.DeviceJoinRequest, error) {
+func joinRequest(key crypto.Signer, name, tenant string) (machineapi.DeviceJoinRequest, error) {
 	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject: pkix.Name{CommonName: deviceCSRSubject}}, key)
 	if err != nil {
@@ -121,7 +117,7 @@ func joinRequest(key *ecdsa.PrivateKey, name, tenant string) (machineapi.DeviceJ
 
 // keepDevice checks the issued certificate is for the device key, writes it and records the
 // device in the progress, saved at once: a crash after this reuses the device.
-func (f *Follower) keepDevice(resp machineapi.DeviceJoinResponse, key *ecdsa.PrivateKey, tenant, endpoint string) (DeviceRecord, error) {
+func (f *Follower) keepDevice(resp machineapi.DeviceJoinResponse, key crypto.Signer, tenant, endpoint string) (DeviceRecord, error) {
 	der, err := base64.StdEncoding.DecodeString(resp.Certificate.RawBody)
 	if err != nil {
 		return DeviceRecord{}, fmt.Errorf("the registration service's certificate is not base64: %w", err)
@@ -130,7 +126,7 @@ func (f *Follower) keepDevice(resp machineapi.DeviceJoinResponse, key *ecdsa.Pri
 	if err != nil {
 		return DeviceRecord{}, fmt.Errorf("the registration service's certificate is unreadable: %w", err)
 	}
-	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || !pub.Equal(key.Public()) {
 		return DeviceRecord{}, errors.New("the registration service's certificate is not for this device's key")
 	}
 	if resp.DeviceID == "" {
@@ -142,7 +138,7 @@ func (f *Follower) keepDevice(resp machineapi.DeviceJoinResponse, key *ecdsa.Pri
 	}
 	d := DeviceRecord{DeviceID: resp.DeviceID, ObjectID: resp.ObjectID, TenantID: tenant,
 		Thumbprint: thumbprint(der), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
-		Endpoint: endpoint, JoinedAt: f.now(), KeyProvider: KeyProviderSoftware}
+		Endpoint: endpoint, JoinedAt: f.now(), KeyProvider: providerName(f.c.st.KeyProvider)}
 	f.prog.Device = &d
 	f.save()
 	return d, nil
@@ -203,30 +199,13 @@ var errNoIdentityInGoalState = errors.New("the VM has no managed identity")
 
 // forgetDevice deletes the device's key and certificate and its record.
 func (f *Follower) forgetDevice() {
-	for _, name := range []string{deviceKeyFile, deviceCertFile} {
+	for _, name := range []string{deviceKeyFile, tpmDeviceKeyFileName, deviceCertFile} {
 		if err := os.Remove(filepath.Join(f.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			f.noteError("device", err)
 		}
 	}
 	f.prog.Device = nil
 	f.save()
-}
-
-// deviceKey loads the device key from the state directory, or makes one (P-256, 0600).
-func deviceKey(dir string) (*ecdsa.PrivateKey, error) {
-	path := filepath.Join(dir, deviceKeyFile)
-	if fileExists(path) {
-		return loadKey(path)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return key, writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
 }
 
 func fileExists(path string) bool {

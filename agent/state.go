@@ -32,22 +32,30 @@ type State struct {
 	TenantID   string `json:"tenantId"`
 	ResourceID string `json:"resourceId"` // the VM's ARM id
 	Audience   string `json:"audience"`   // the aud of the machine's proofs
+	// KeyProvider is where the machine's keys are, KeyProviderTPM or KeyProviderSoftware;
+	// states saved before TPMs were used have none, which means software.
+	KeyProvider string `json:"keyProvider,omitempty"`
+	// TPM is the TPM holding the keys: a device path, or tcp:host:port for a simulator.
+	TPM string `json:"tpm,omitempty"`
+	// KeyNote says why the TPM was not used when Connect was free to use it; not saved.
+	KeyNote string `json:"-"`
 }
 
-// save writes the state and key into dir, creating it 0700. The key file is 0600.
-func save(dir string, st State, key *ecdsa.PrivateKey) error {
+// save writes the state and key into dir, creating it 0700; st.KeyProvider is set from the
+// key. The key file is 0600; a TPM key's file holds only what the TPM wrapped.
+func save(dir string, st State, key MachineKey) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("agent: state directory: %w", err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	st.KeyProvider = providerOf(key)
+	b, err := marshalKey(key)
 	if err != nil {
-		return fmt.Errorf("agent: encoding the machine key: %w", err)
-	}
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	if err := writeFile(filepath.Join(dir, keyFile), pemKey, 0o600); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(st, "", "  ")
+	if err := writeFile(filepath.Join(dir, keyFileOf(st.KeyProvider)), b, 0o600); err != nil {
+		return err
+	}
+	b, err = json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -70,8 +78,9 @@ func writeFile(path string, data []byte, mode os.FileMode) error {
 }
 
 // Load reads the state and key that Connect saved in dir. It fails when the machine was
-// never connected or the key file is readable by others.
-func Load(dir string) (State, *ecdsa.PrivateKey, error) {
+// never connected or the key file is readable by others. A TPM key is not used here: a TPM
+// that stopped working shows when the key signs.
+func Load(dir string) (State, MachineKey, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -83,21 +92,15 @@ func Load(dir string) (State, *ecdsa.PrivateKey, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return st, nil, fmt.Errorf("agent: state file %s is damaged: %w", stateFile, err)
 	}
-	key, err := loadKey(filepath.Join(dir, keyFile))
+	key, err := loadMachineKey(dir, st)
 	return st, key, err
 }
 
+// loadKey reads a software key: PKCS#8 PEM in a 0600 file.
 func loadKey(path string) (*ecdsa.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	b, err := readPrivateFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("agent: machine key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("agent: machine key %s is readable by others (mode %v); it must be 0600", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("agent: machine key: %w", err)
+		return nil, err
 	}
 	blk, _ := pem.Decode(b)
 	if blk == nil {

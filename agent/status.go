@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -45,6 +42,10 @@ type MachineStatus struct {
 	MachineID  string `json:"machineId"`
 	ResourceID string `json:"resourceId"`
 	Server     string `json:"server"`
+	// KeyProvider is where the machine key is: "tpm" or "software".
+	KeyProvider string `json:"keyProvider"`
+	// KeySignTest is PASSED when the machine key signs and its public half verifies.
+	KeySignTest string `json:"keySignTest"`
 }
 
 // GoalStateStatus is the "Goal State" block.
@@ -79,8 +80,9 @@ func ReadStatus(dir string) (Status, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Machine = MachineStatus{MachineID: st.MachineID, ResourceID: st.ResourceID, Server: st.Server}
-	s.Device = deviceStatus(dir, p.Device)
+	s.Machine = MachineStatus{MachineID: st.MachineID, ResourceID: st.ResourceID, Server: st.Server,
+		KeyProvider: keyProvider(providerName(st.KeyProvider), "machine"), KeySignTest: machineKeySignTest(dir, st)}
+	s.Device = deviceStatus(dir, st, p.Device)
 	s.GoalState = GoalStateStatus{Version: p.Version, ReceivedAt: p.ReceivedAt, LastContact: p.LastContact,
 		Extensions: extensionResults(p)}
 	s.Errors = p.Errors
@@ -90,27 +92,27 @@ func ReadStatus(dir string) (Status, error) {
 	return s, nil
 }
 
-func deviceStatus(dir string, d *DeviceRecord) DeviceStatus {
+func deviceStatus(dir string, st State, d *DeviceRecord) DeviceStatus {
 	if d == nil {
 		return DeviceStatus{}
 	}
 	return DeviceStatus{DirectoryJoined: true, AzureAdJoined: true, TenantID: d.TenantID, DeviceID: d.DeviceID,
-		Thumbprint: d.Thumbprint, ValidFrom: d.NotBefore, ValidTo: d.NotAfter, KeyProvider: keyProvider(d.KeyProvider),
-		KeySignTest: keySignTest(dir)}
+		Thumbprint: d.Thumbprint, ValidFrom: d.NotBefore, ValidTo: d.NotAfter, KeyProvider: keyProvider(d.KeyProvider, "device"),
+		KeySignTest: keySignTest(dir, st)}
 }
 
 // tpmDevices are where Linux exposes a TPM.
 var tpmDevices = []string{"/dev/tpmrm0", "/dev/tpm0"}
 
-// keyProvider says plainly where the device key is, and that a TPM, when the machine has
-// one, does not hold it.
-func keyProvider(p string) string {
+// keyProvider says plainly where the key (which, "machine" or "device") is, and that a TPM,
+// when the machine has one, does not hold it.
+func keyProvider(p, which string) string {
 	if p != KeyProviderSoftware {
 		return p
 	}
 	for _, dev := range tpmDevices {
 		if fileExists(dev) {
-			return p + " (a TPM is present at " + dev + " but the device key is a file in the state directory)"
+			return p + " (a TPM is present at " + dev + " but the " + which + " key is a file in the state directory)"
 		}
 	}
 	return p
@@ -118,8 +120,8 @@ func keyProvider(p string) string {
 
 // keySignTest signs with the device key and verifies with the certificate's key, as
 // dsregcmd's KeySignTest does with the TPM.
-func keySignTest(dir string) string {
-	key, err := loadKey(filepath.Join(dir, deviceKeyFile))
+func keySignTest(dir string, st State) string {
+	key, err := existingDeviceKey(dir, st)
 	if err != nil {
 		return "FAILED (" + err.Error() + ")"
 	}
@@ -127,13 +129,16 @@ func keySignTest(dir string) string {
 	if err != nil {
 		return "FAILED (" + err.Error() + ")"
 	}
-	sum := sha256.Sum256([]byte("latch device key sign test"))
-	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
-	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
-	if err != nil || !ok || !ecdsa.VerifyASN1(pub, sum[:], sig) {
-		return "FAILED (the device key does not match its certificate)"
+	return signTest(key, cert.PublicKey, "the device key does not match its certificate")
+}
+
+// machineKeySignTest signs with the machine key, in the TPM when it is there.
+func machineKeySignTest(dir string, st State) string {
+	key, err := loadMachineKey(dir, st)
+	if err != nil {
+		return "FAILED (" + err.Error() + ")"
 	}
-	return "PASSED"
+	return signTest(key, key.Public(), "the machine key's signature does not verify")
 }
 
 func extensionResults(p Progress) []ExtensionResult {
@@ -155,7 +160,7 @@ func (s Status) WriteText(w io.Writer) error {
 		{"TenantId", d.TenantID}, {"DeviceId", d.DeviceID}, {"Thumbprint", d.Thumbprint},
 		{"DeviceCertificateValidity", validity(d)}, {"KeyProvider", d.KeyProvider}, {"KeySignTest", d.KeySignTest}})
 	block(&b, "Machine", [][2]string{{"MachineId", s.Machine.MachineID}, {"VmResourceId", s.Machine.ResourceID},
-		{"Server", s.Machine.Server}})
+		{"Server", s.Machine.Server}, {"KeyProvider", s.Machine.KeyProvider}, {"KeySignTest", s.Machine.KeySignTest}})
 	g := s.GoalState
 	rows := [][2]string{{"Version", g.Version}, {"ReceivedAt", stamp(g.ReceivedAt)}, {"LastContact", stamp(g.LastContact)}}
 	for _, e := range g.Extensions {

@@ -5,7 +5,7 @@
 # the package lists once per run at most.
 set -euo pipefail
 
-packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq chromium azure-cli iproute2 socat wrk)
+packages=(postgresql openssh-server openssh-client sudo ca-certificates curl jq chromium azure-cli iproute2 socat wrk swtpm swtpm-tools)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then

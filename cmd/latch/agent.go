@@ -37,7 +37,15 @@ func newAgentConnect() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd, map[string]string{"machineId": st.MachineID, "tenantId": st.TenantID, "resourceId": st.ResourceID})
+			if st.KeyNote != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "latch: "+st.KeyNote)
+			}
+			out := map[string]string{"machineId": st.MachineID, "tenantId": st.TenantID, "resourceId": st.ResourceID,
+				"keyProvider": st.KeyProvider}
+			if st.TPM != "" {
+				out["tpm"] = st.TPM
+			}
+			return printJSON(cmd, out)
 		},
 	}
 	f := cmd.Flags()
@@ -45,6 +53,10 @@ func newAgentConnect() *cobra.Command {
 	f.StringVar(&o.Token, "token", "", "The one-time onboarding token.")
 	f.StringVar(&o.CAFile, "ca-file", "", "PEM file of the certificate authority the control plane's certificate chains to.")
 	f.StringVar(&o.StateDir, "state-dir", agent.DefaultStateDir, "Where the machine key and state are kept.")
+	f.StringVar(&o.TPM, "tpm", agent.TPMAuto, "Make the machine and device keys in the TPM: auto (when one is present and works, else key files), require (fail without one) or off (key files).")
+	f.StringVar(&o.TPMDevice, "tpm-device", agent.DefaultTPMDevice, "The TPM device.")
+	f.StringVar(&o.TPMSimulator, "tpm-simulator", "", "host:port of a TPM simulator's command port (swtpm; platform port next) to use instead of the device, for tests.")
+	f.MarkHidden("tpm-simulator")
 	cmd.MarkFlagRequired("server")
 	cmd.MarkFlagRequired("token")
 	return cmd
