@@ -1,26 +1,25 @@
 package agent
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 // TestHealth: a step error of the last minutes makes the machine unhealthy and is named; an
-// older one, or none, is healthy; an unreadable state directory is unhealthy.
+// older one, or none, is healthy; unreadable progress is unhealthy.
 func TestHealth(t *testing.T) {
-	dir := t.TempDir()
-	if h := (&Client{stateDir: dir}).health(); h.Status != "Unhealthy" || len(h.Problems) != 1 {
-		t.Fatalf("fail/no-state: %+v", h)
-	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err := save(dir, State{MachineID: "m", TenantID: "t"}, key); err != nil {
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "goalstate.json"), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if h := (&Client{stateDir: bad}).health(); h.Status != "Unhealthy" || len(h.Problems) != 1 {
+		t.Fatalf("fail/unreadable-progress: %+v", h)
+	}
+	dir := t.TempDir()
 	c := &Client{stateDir: dir}
 	if h := c.health(); h.Status != "Healthy" || len(h.Problems) != 0 {
 		t.Fatalf("ok/no-errors: %+v", h)

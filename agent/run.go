@@ -168,17 +168,18 @@ type Health struct {
 // waits, so a passing outage clears by itself while a persisting one keeps recurring.
 const healthWindow = 10 * time.Minute
 
-// health reads the step errors the goal-state follower keeps in the state directory.
+// health reads the step errors the goal-state follower keeps in the state directory (only
+// those: the full status would also run the key sign tests, a TPM operation each).
 func (c *Client) health() Health {
 	if c.stateDir == "" {
 		return Health{Status: "Healthy"}
 	}
-	st, err := ReadStatus(c.stateDir)
+	p, err := loadProgress(c.stateDir)
 	if err != nil {
 		return Health{Status: "Unhealthy", Problems: []string{"state: " + err.Error()}}
 	}
 	h := Health{Status: "Healthy"}
-	for step, e := range st.Errors {
+	for step, e := range p.Errors {
 		if time.Since(e.At) < healthWindow {
 			h.Problems = append(h.Problems, step+": "+e.Message)
 		}
