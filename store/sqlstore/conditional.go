@@ -203,10 +203,10 @@ func strengthsOf(p conditional.Policy) []string {
 
 var _ store.ConditionalStore = (*Store)(nil)
 
-// signInKind is the docs kind of sign-in log entries. Their created column holds the entry's
-// CreatedDateTime, so the log is ordered and bounded by when the sign-in happened, and their
-// ref column the lower-case user id.
-const signInKind = "signIn"
+// Sign-in log entries live in the sign_ins table (migration 4), not in docs: one is written
+// per token issuance, and there each costs fewer index entries. Its created column holds the
+// entry's CreatedDateTime, so the log is ordered and bounded by when the sign-in happened, and
+// its user_id column the lower-case user id, NULL for an app's sign-in.
 
 // AppendSignIn adds e to the tenant's log; Invalid without an id or time, Exists when the id
 // is taken.
@@ -219,7 +219,7 @@ func (s *Store) AppendSignIn(ctx context.Context, tenantID string, e signinlog.E
 	if err != nil {
 		return err
 	}
-	_, err = s.c.exec(ctx, signInInsert(1), signInKind, tenantID, e.ID, nullable(strings.ToLower(e.UserID)), micros(e.CreatedDateTime), string(data))
+	_, err = s.c.exec(ctx, signInInsert(1), tenantID, e.ID, nullable(strings.ToLower(e.UserID)), micros(e.CreatedDateTime), string(data))
 	return s.d.wrap(op, err, "A sign-in log entry with id "+e.ID+" already exists.")
 }
 
@@ -288,11 +288,11 @@ func (s *Store) listSignIns(ctx context.Context, op, tenantID string, f signinlo
 }
 
 // DeleteSignInsBefore removes the tenant's entries older than before, through the
-// (kind, tenant_id, created) index.
+// (tenant_id, created) index.
 func (s *Store) DeleteSignInsBefore(ctx context.Context, tenantID string, before time.Time) (int64, error) {
 	const op = "store.DeleteSignInsBefore"
-	n, err := s.c.exec(ctx, `DELETE FROM docs WHERE kind = ? AND tenant_id = ? AND created < ?`,
-		signInKind, tenantID, micros(before.Truncate(time.Microsecond)))
+	n, err := s.c.exec(ctx, `DELETE FROM sign_ins WHERE tenant_id = ? AND created < ?`,
+		tenantID, micros(before.Truncate(time.Microsecond)))
 	if err != nil {
 		return 0, s.d.wrap(op, err, "")
 	}
@@ -301,10 +301,10 @@ func (s *Store) DeleteSignInsBefore(ctx context.Context, tenantID string, before
 
 // signInQuery selects a tenant's entries, newest first, narrowed by what the columns can say.
 func signInQuery(tenantID string, f signinlog.Filter) (string, []any) {
-	q := `SELECT data FROM docs WHERE kind = ? AND tenant_id = ?`
-	args := []any{signInKind, tenantID}
+	q := `SELECT data FROM sign_ins WHERE tenant_id = ?`
+	args := []any{tenantID}
 	if f.UserID != "" {
-		q += ` AND ref = ?`
+		q += ` AND user_id = ?`
 		args = append(args, strings.ToLower(f.UserID))
 	}
 	if !f.From.IsZero() {

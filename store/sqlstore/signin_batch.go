@@ -8,7 +8,7 @@ import (
 	"github.com/latchsh/latch/signinlog"
 )
 
-// signInRowsPerInsert caps the rows of one INSERT: 6 parameters a row keeps a statement far
+// signInRowsPerInsert caps the rows of one INSERT: 5 parameters a row keeps a statement far
 // below SQLite's 32,766 and PostgreSQL's 65,535 parameters, and a batch of the server's
 // writer (256 entries) needs four statements, not 256.
 const signInRowsPerInsert = 64
@@ -19,7 +19,7 @@ const signInRowsPerInsert = 64
 // is taken (nothing is then added), Unavailable when the database is.
 func (s *Store) AppendSignIns(ctx context.Context, tenantID string, entries []signinlog.Entry) error {
 	const op = "store.AppendSignIns"
-	args := make([]any, 0, 6*len(entries))
+	args := make([]any, 0, signInColumns*len(entries))
 	var buf []byte
 	for i := range entries {
 		e := &entries[i]
@@ -31,15 +31,15 @@ func (s *Store) AppendSignIns(ctx context.Context, tenantID string, entries []si
 			return err
 		}
 		buf = data
-		args = append(args, signInKind, tenantID, e.ID, nullable(strings.ToLower(e.UserID)), micros(e.CreatedDateTime), string(data))
+		args = append(args, tenantID, e.ID, nullable(strings.ToLower(e.UserID)), micros(e.CreatedDateTime), string(data))
 	}
 	err := s.inTx(ctx, func(c conn) error {
 		for rest := args; len(rest) > 0; {
-			n := min(len(rest)/6, signInRowsPerInsert)
-			if _, err := c.exec(ctx, s.signInBatchInsert(n), rest[:6*n]...); err != nil {
+			n := min(len(rest)/signInColumns, signInRowsPerInsert)
+			if _, err := c.exec(ctx, s.signInBatchInsert(n), rest[:signInColumns*n]...); err != nil {
 				return err
 			}
-			rest = rest[6*n:]
+			rest = rest[signInColumns*n:]
 		}
 		return nil
 	})
@@ -59,16 +59,19 @@ func (s *Store) signInBatchInsert(n int) string {
 	return q
 }
 
-// signInInsert is the INSERT of n sign-in rows, each (kind, tenant, id, ref, created, data).
+// signInColumns are the parameters of one row of signInInsert.
+const signInColumns = 5
+
+// signInInsert is the INSERT of n sign-in rows, each (tenant, id, user, created, data).
 func signInInsert(n int) string {
 	var b strings.Builder
-	b.Grow(90 + n*26)
-	b.WriteString("INSERT INTO docs (kind, tenant_id, id, lookup, ref, version, created, data) VALUES ")
+	b.Grow(70 + n*17)
+	b.WriteString("INSERT INTO sign_ins (tenant_id, id, user_id, created, data) VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, NULL, ?, 1, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?)")
 	}
 	return b.String()
 }

@@ -10,12 +10,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
+	"github.com/latchsh/latch/signinlog"
 	"github.com/latchsh/latch/store"
 	"github.com/latchsh/latch/store/sqlstore"
 	"github.com/latchsh/latch/token"
@@ -50,6 +52,7 @@ func Upgrade(t *testing.T, db *sql.DB, d *sqlstore.Dialect, open func() (store.S
 	checkUsers(t, s, seed)
 	checkRefresh(t, s, seed)
 	checkCode(t, s, seed)
+	checkSignIns(t, s, seed)
 	s.Close()
 
 	s, err = open() // a second open applies nothing and still works
@@ -108,7 +111,36 @@ func seedV1(t *testing.T, db *sql.DB, d *sqlstore.Dialect) v1 {
 	c := token.AuthCode{Hash: s.codeHash, TenantID: s.tenant, FamilyID: s.codeFamily, Expires: now.Add(time.Minute)}
 	exec(t, db, d, `INSERT INTO auth_codes (hash, tenant_id, family_id, used, expires, data) VALUES (?, ?, ?, 0, ?, ?)`,
 		c.Hash, c.TenantID, c.FamilyID, c.Expires.UnixMicro(), jsonOf(t, c))
+	for i, user := range []string{"", s.userID} { // an app's sign-in, then the user's
+		e := signinlog.Entry{ID: fmt.Sprintf("si-%d", i), CreatedDateTime: now.Add(time.Duration(i) * time.Minute), UserID: strings.ToUpper(user), AppID: "app"}
+		var ref any
+		if user != "" {
+			ref = user
+		}
+		exec(t, db, d, `INSERT INTO docs (kind, tenant_id, id, lookup, ref, version, created, data)
+			VALUES ('signIn', ?, ?, NULL, ?, 1, ?, ?)`, s.tenant, e.ID, ref, e.CreatedDateTime.UnixMicro(), jsonOf(t, e))
+	}
 	return s
+}
+
+// checkSignIns: the sign-in log, kept in docs until migration 4, is read from its own table,
+// newest first, and by user.
+func checkSignIns(t *testing.T, s store.Store, seed v1) {
+	ctx := t.Context()
+	all, err := s.ListSignIns(ctx, seed.tenant, signinlog.Filter{}, 10)
+	must(t, err)
+	if len(all) != 2 || all[0].ID != "si-1" || all[1].ID != "si-0" || !all[0].CreatedDateTime.Equal(now.Add(time.Minute)) {
+		t.Fatalf("sign-ins after upgrade: %+v", all)
+	}
+	mine, err := s.ListSignIns(ctx, seed.tenant, signinlog.Filter{UserID: seed.userID}, 10)
+	must(t, err)
+	if len(mine) != 1 || mine[0].ID != "si-1" {
+		t.Fatalf("the user's sign-ins after upgrade: %+v", mine)
+	}
+	must(t, s.AppendSignIn(ctx, seed.tenant, signinlog.Entry{ID: "si-2", CreatedDateTime: now}))
+	if err := s.AppendSignIn(ctx, seed.tenant, signinlog.Entry{ID: "si-0", CreatedDateTime: now}); !errs.Is(err, errs.Exists) {
+		t.Fatalf("an upgraded sign-in's id again: got %v, want Exists", err)
+	}
 }
 
 func checkUsers(t *testing.T, s store.Store, seed v1) {
