@@ -3,6 +3,7 @@ package signinlog
 import (
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/latchsh/latch/authn"
@@ -127,12 +128,22 @@ func details(in Input) []AuthDetail {
 	return out
 }
 
-// strengthsMet lists the ids of the built-in and given strengths the methods satisfy.
+// builtInStrengths is conditional.BuiltInStrengths once: they never change, and building them
+// afresh for every entry was a measurable part of logging an issuance.
+var builtInStrengths = sync.OnceValue(conditional.BuiltInStrengths)
+
+// strengthsMet lists the ids of the built-in and given strengths the methods satisfy. Without
+// methods (an app's sign-in) none is: every allowed combination names at least one method.
 func strengthsMet(methods []string, custom []conditional.Strength) []string {
 	out := []string{}
-	for _, s := range append(conditional.BuiltInStrengths(), custom...) {
-		if conditional.Satisfies(s, methods) {
-			out = append(out, s.ID)
+	if len(methods) == 0 {
+		return out
+	}
+	for _, list := range [][]conditional.Strength{builtInStrengths(), custom} {
+		for _, s := range list {
+			if conditional.Satisfies(s, methods) {
+				out = append(out, s.ID)
+			}
 		}
 	}
 	return out
