@@ -107,6 +107,13 @@ func (s *session) issueSSHCredential(ctx context.Context, slot sshSlot) (*sshCre
 	if err != nil {
 		return nil, err
 	}
+	// Two commands issuing for one VM at once must not leave one's key beside the other's
+	// certificate.
+	unlock, err := lockState(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	return slot.save(priv, cert, host)
 }
 
