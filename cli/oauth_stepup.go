@@ -53,6 +53,9 @@ func (e *stepUpError) Unwrap() error { return e.oauth }
 // conditionalAccessRefusal returns oe as a stepUpError when the answer body is a Conditional
 // Access refusal, else oe itself.
 func conditionalAccessRefusal(oe *oauthError, body []byte) error {
+	if hc := hostConsentRefusal(oe, body); hc != nil { // ssh_hostconsent.go
+		return hc
+	}
 	var shape struct {
 		Codes  []int  `json:"error_codes"`
 		Claims string `json:"claims"`

@@ -44,12 +44,14 @@ func newSSHCommand(a *app) *cobra.Command {
 type sshTarget struct {
 	sub, rg, name string
 	fresh         bool // --new-cert
+	allowHost     bool // --allow-host (ssh_hostconsent.go)
 }
 
 func (t *sshTarget) flags(cmd *cobra.Command) {
 	resourceFlags(cmd, &t.rg, &t.name, "The name of the VM.")
 	cmd.Flags().StringVar(&t.sub, "subscription", "", "Name or ID of subscription. You can configure the default subscription using 'latch account set -s NAME_OR_ID'.")
 	cmd.Flags().BoolVar(&t.fresh, "new-cert", false, "Get a new key and certificate even when the cached ones are still valid.")
+	cmd.Flags().BoolVar(&t.allowHost, "allow-host", false, "Allow the connection to this VM without being asked (Latch asks the first time you connect to a machine and remembers up to 15 machines for 30 days).")
 }
 
 // certificate gets a certificate for the target, reused or new; certFile "" leaves it beside
@@ -58,7 +60,7 @@ func (t *sshTarget) certificate(ctx context.Context, a *app, certFile string) (*
 	if err := checkSSHName(t.rg, t.name); err != nil {
 		return nil, err
 	}
-	return a.sshCertificate(ctx, t.sub, t.rg, t.name, certFile, t.fresh)
+	return a.sshCertificate(a.withHostConsent(ctx, t.name, t.allowHost), t.sub, t.rg, t.name, certFile, t.fresh)
 }
 
 // checkSSHName refuses names that would be read as options or paths by ssh or the shell.

@@ -152,9 +152,12 @@ func (s *session) requestSSHCert(ctx context.Context, pub ed25519.PublicKey, vmI
 		return nil, sshHost{}, failf("There is no refresh token in the token cache. To re-authenticate, please run:\nlatch login")
 	}
 	jwk, _ := json.Marshal(map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub)})
-	tr, err := s.c.requestToken(ctx, s.prof.TokenEndpoint, url.Values{"client_id": {cliClientID},
+	form := url.Values{"client_id": {cliClientID},
 		"grant_type": {"refresh_token"}, "refresh_token": {cache.RefreshToken}, "scope": {sshLoginScope + " " + oidcScopes},
-		"token_type": {"ssh-cert"}, "req_cnf": {string(jwk)}, "vm_id": {vmID}})
+		"token_type": {"ssh-cert"}, "req_cnf": {string(jwk)}, "vm_id": {vmID}}
+	tr, err := requestWithHostConsent(ctx, form, vmID, func(f url.Values) (*tokenResponse, error) { // ssh_hostconsent.go
+		return s.c.requestToken(ctx, s.prof.TokenEndpoint, f)
+	})
 	if err != nil {
 		return nil, sshHost{}, err
 	}

@@ -25,7 +25,7 @@ type latch struct {
 }
 
 func newLatch(t *testing.T) *latch {
-	return &latch{t: t, env: map[string]string{"LATCH_CONFIG_DIR": t.TempDir()}}
+	return &latch{t: t, env: map[string]string{"LATCH_CONFIG_DIR": t.TempDir(), "LATCH_SSH_ALLOW_HOST": "true"}}
 }
 
 func (l *latch) run(ctx context.Context, args ...string) (int, string, string) {

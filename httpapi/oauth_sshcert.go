@@ -72,6 +72,9 @@ func (s *Server) checkSSHCertRequest(r *http.Request, a authority, userID, scope
 	if err := s.requireVMLogin(r.Context(), a, userID, vm); err != nil {
 		return sshCertPlan{}, err
 	}
+	if err := s.sshHostConsent(r, a.Tenant.ID, userID, vm); err != nil { // hosts.go: remembered hosts
+		return sshCertPlan{}, err
+	}
 	return sshCertPlan{jwk: jwk, vm: vm}, nil
 }
 

@@ -72,7 +72,7 @@ func (f *sshFixture) refreshToken(t *testing.T, u directory.User) string {
 // sshForm is an ssh-cert request with refresh token rt for vm; edit changes it.
 func (f *sshFixture) sshForm(rt, vm string, edit ...func(url.Values)) url.Values {
 	v := url.Values{"grant_type": {"refresh_token"}, "client_id": {directory.AzureCLIAppID}, "refresh_token": {rt},
-		"scope": {sshScope}, "token_type": {"ssh-cert"}, "req_cnf": {f.jwk}, "vm_id": {vm}}
+		"scope": {sshScope}, "token_type": {"ssh-cert"}, "req_cnf": {f.jwk}, "vm_id": {vm}, "host_consent": {vm}}
 	for _, e := range edit {
 		e(v)
 	}
@@ -280,7 +280,7 @@ func TestSSHCertFromDeviceCode(t *testing.T) {
 		dc := sshDeviceCode(t, srv, sshScope+" offline_access openid")
 		approveDevice(t, srv, dc.UserCode, u.UserPrincipalName, "correct horse battery staple")
 		return tokenCall(t, srv, url.Values{"grant_type": {grantDevice}, "client_id": {cli}, "device_code": {dc.DeviceCode},
-			"token_type": {"ssh-cert"}, "req_cnf": {jwk}, "vm_id": {vm}})
+			"token_type": {"ssh-cert"}, "req_cnf": {jwk}, "vm_id": {vm}, "host_consent": {vm}})
 	}
 	if st, m := redeem(); st != 400 || m["error"] != "access_denied" {
 		t.Fatalf("fail/device-code-no-role: %d %v", st, m)
