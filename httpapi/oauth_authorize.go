@@ -177,7 +177,8 @@ func (s *Server) newAuthCode(r *http.Request, req authRequest, p signInProof) (s
 	now := s.now()
 	c := token.AuthCode{Hash: hashSecret(raw), TenantID: req.Authority.Tenant.ID, ClientID: req.Client.SP.AppID,
 		RedirectURI: req.RedirectURI, Scope: req.Scope, UserID: p.UserID, CodeChallenge: req.CodeChallenge,
-		Nonce: req.Nonce, AMR: p.AMR, AuthTime: p.AuthTime, FamilyID: newID(), Expires: now.Add(codeLifetime)}
+		Nonce: req.Nonce, AMR: p.AMR, AuthTime: p.AuthTime, FamilyID: newID(), Expires: now.Add(codeLifetime),
+		SignInCorrelationID: newSignInCorrelationID(r)} // signin_correlation.go
 	if err := s.Store.CreateAuthCode(r.Context(), c); err != nil {
 		return "", err
 	}
@@ -249,7 +250,7 @@ func (s *Server) grantAuthCode(r *http.Request, a authority) (map[string]any, er
 // that a replayed code can revoke it.
 func (s *Server) issueCodeTokens(r *http.Request, a authority, c client, code token.AuthCode, scope string) (map[string]any, error) {
 	g := userGrant{Client: c.SP, UserID: code.UserID, Scope: scope, AMR: code.AMR, AuthTime: code.AuthTime, Nonce: code.Nonce,
-		FamilyID: code.FamilyID, Flow: signinlog.FlowBrowser, Browser: true}
+		FamilyID: code.FamilyID, Flow: signinlog.FlowBrowser, Browser: true, SignInCorrelationID: code.SignInCorrelationID}
 	resp, err := s.issueUserTokens(r, a, g)
 	if err != nil {
 		return nil, err

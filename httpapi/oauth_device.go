@@ -102,7 +102,8 @@ func (s *Server) grantDeviceCode(r *http.Request, a authority) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	g := userGrant{Client: c.SP, UserID: d.UserID, Scope: d.Scope, AMR: d.AMR, AuthTime: d.AuthTime, Flow: signinlog.FlowDeviceCode}
+	g := userGrant{Client: c.SP, UserID: d.UserID, Scope: d.Scope, AMR: d.AMR, AuthTime: d.AuthTime, Flow: signinlog.FlowDeviceCode,
+		SignInCorrelationID: d.SignInCorrelationID}
 	return s.issueUserTokens(r, a, g)
 }
 

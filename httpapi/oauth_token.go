@@ -156,6 +156,10 @@ type userGrant struct {
 	// and refresh tokens carry them.
 	Flow    string
 	Browser bool
+	// SignInCorrelationID is the stored id of the sign-in the grant comes from ("" when none
+	// was stored); the tokens, the certificate and the log entry carry it
+	// (signin_correlation.go), and a new refresh token keeps it.
+	SignInCorrelationID string
 	// admitted is set once Conditional Access has allowed the grant (grantRefresh decides
 	// before rotating), so issueUserTokens does not decide twice.
 	admitted *admission
@@ -172,6 +176,7 @@ type admission struct {
 //
 // Every call writes one sign-in log entry, whatever the outcome once the user is known.
 func (s *Server) issueUserTokens(r *http.Request, a authority, g userGrant) (map[string]any, error) {
+	r = withSignInCorrelation(r, g.SignInCorrelationID)
 	adm := g.admitted
 	if adm == nil {
 		x, d, err := s.admit(r, a, g)
@@ -253,7 +258,7 @@ func (s *Server) issueAdmitted(r *http.Request, a authority, g userGrant, x user
 	_, oidc, _ := token.ParseScope(g.Scope)
 	base := token.Claims{Issuer: a.Issuer, TenantID: a.Tenant.ID, Subject: u.ID, ObjectID: u.ID,
 		PrincipalType: token.PrincipalUser, AppID: g.Client.AppID, UPN: u.UserPrincipalName, Name: u.DisplayName,
-		AMR: g.AMR, AuthTime: g.AuthTime, CorrelationID: CorrelationID(ctx)}
+		AMR: g.AMR, AuthTime: g.AuthTime, CorrelationID: chainCorrelationID(ctx)}
 	at := base
 	at.Kind, at.Audience, at.Scope = token.KindAccess, resource, "user_impersonation"
 	raw, signed, err := s.Tokens.Sign(ctx, at)
@@ -304,7 +309,7 @@ func (s *Server) refreshLink(a authority, g userGrant, family string) (string, t
 	now := s.now()
 	return raw, token.RefreshToken{Hash: hashSecret(raw), FamilyID: family, TenantID: a.Tenant.ID,
 		ClientID: g.Client.AppID, UserID: g.UserID, Scope: g.Scope, AMR: g.AMR, AuthTime: g.AuthTime,
-		Status: token.RefreshActive, Created: now, Expires: now.Add(refreshLifetime)}
+		Status: token.RefreshActive, Created: now, Expires: now.Add(refreshLifetime), SignInCorrelationID: g.SignInCorrelationID}
 }
 
 // grantRefresh rotates a refresh token: the presented link is retired, a new one is issued in
@@ -329,7 +334,7 @@ func (s *Server) grantRefresh(r *http.Request, a authority) (map[string]any, err
 		scope = old.Scope
 	}
 	g := userGrant{Client: c.SP, UserID: old.UserID, Scope: scope, AMR: old.AMR, AuthTime: old.AuthTime,
-		FamilyID: old.FamilyID, Flow: flowRefresh}
+		FamilyID: old.FamilyID, Flow: flowRefresh, SignInCorrelationID: old.SignInCorrelationID}
 	if err := s.admitRefresh(r, a, &g); err != nil { // before rotating: a refusal keeps the token usable
 		return nil, err
 	}
@@ -350,6 +355,7 @@ func (s *Server) grantRefresh(r *http.Request, a authority) (map[string]any, err
 // and Conditional Access, evaluated again as Entra does on every refresh, so a policy added
 // since the sign-in applies to it. A refusal is logged here; an admission is kept in g.
 func (s *Server) admitRefresh(r *http.Request, a authority, g *userGrant) error {
+	r = withSignInCorrelation(r, g.SignInCorrelationID)
 	x, d, err := s.admit(r, a, *g)
 	if err == nil {
 		_, err = s.checkSSHCertRequest(r, a, g.UserID, g.Scope)

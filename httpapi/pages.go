@@ -127,6 +127,7 @@ func (s *Server) confirmDevice(c *webCtx, d token.DeviceCode, app string) error 
 			return cur, errs.E(op, errs.Conflict, "This code was used already or has expired. Start the sign-in again on your device.")
 		}
 		cur.Status, cur.UserID, cur.AMR, cur.AuthTime = token.DeviceApproved, c.sess.UserID, c.sess.AMR, c.sess.AuthTime
+		cur.SignInCorrelationID = newSignInCorrelationID(c.r) // signin_correlation.go
 		return cur, nil
 	})
 	if err != nil {

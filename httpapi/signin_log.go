@@ -239,7 +239,7 @@ func (s *Server) logUserSignIn(r *http.Request, tenantID string, x userSignIn, d
 		return
 	}
 	now := s.now()
-	in := signinlog.Input{ID: signInID(now), Time: now, CorrelationID: CorrelationID(r.Context()),
+	in := signinlog.Input{ID: signInID(now), Time: now, CorrelationID: chainCorrelationID(r.Context()),
 		UserID: x.User.ID, UserPrincipalName: x.User.UserPrincipalName, UserDisplayName: x.User.DisplayName,
 		AppID: x.Client.AppID, AppDisplayName: x.Client.DisplayName, ResourceID: x.ResourceID,
 		ResourceDisplayName: x.ResourceName, Address: remoteAddr(r), ClientAppUsed: clientAppUsed(x.ClientAppType),

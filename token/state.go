@@ -22,6 +22,10 @@ type AuthCode struct {
 	FamilyID      string    `json:"familyId"`
 	Expires       time.Time `json:"expires"`
 	Used          bool      `json:"used"`
+	// SignInCorrelationID is the correlation id of the page request where the person signed
+	// in: the token service generated it, and every entry of the sign-in's chain (redemption,
+	// refreshes, SSH certificates, machine logins) carries it. "" in codes stored before it.
+	SignInCorrelationID string `json:"signInCorrelationId,omitempty"`
 }
 
 // Device-code states.
@@ -48,6 +52,8 @@ type DeviceCode struct {
 	LastPoll time.Time `json:"lastPoll,omitempty"`
 	Expires  time.Time `json:"expires"`
 	Version  int64     `json:"version"`
+	// SignInCorrelationID is set on approval, as AuthCode's is.
+	SignInCorrelationID string `json:"signInCorrelationId,omitempty"`
 }
 
 // Refresh-token states.
@@ -71,6 +77,9 @@ type RefreshToken struct {
 	Status   string    `json:"status"`
 	Created  time.Time `json:"created"`
 	Expires  time.Time `json:"expires"`
+	// SignInCorrelationID is the sign-in's, from the code the family began with; every link
+	// of the family keeps it.
+	SignInCorrelationID string `json:"signInCorrelationId,omitempty"`
 }
 
 // SigningKey is one of a tenant's token-signing keys. Generation orders keys; the store
