@@ -326,6 +326,19 @@ measure_ratio() {
   done
   stop "$latch_pid"; stop "$other_pid"
   latch_pid="" other_pid=""
+  say "$store: sign-in log entries after the run: $(count_sign_ins "$2" "${3:-}") with the log, $(count_sign_ins "$2-nolog" "${4:-}") without"
+}
+
+# count_sign_ins DATA [DATABASE]: the entries in a stopped server's sign-in log, which shows the
+# server with the log wrote one per issuance and the one without wrote none ("?" without the
+# sqlite3 or psql client).
+count_sign_ins() {
+  local q='SELECT count(*) FROM sign_ins'
+  if [ -n "${2:-}" ]; then
+    command -v psql >/dev/null && psql -Atqc "$q" "$2" 2>/dev/null || echo "?"
+  else
+    command -v sqlite3 >/dev/null && sqlite3 "$1/latch.db" "$q" 2>/dev/null || echo "?"
+  fi
 }
 
 # ratio_table reads $rows of a --signin-log run: per store and round the issuance rate with the
