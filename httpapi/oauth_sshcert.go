@@ -100,7 +100,7 @@ func (s *Server) issueSSHCert(r *http.Request, a authority, g userGrant, u direc
 	}
 	now := s.now()
 	cert, err := token.IssueSSHCert(ca.Signer(), token.SSHCertRequest{TenantID: a.Tenant.ID, UserID: u.ID,
-		UPN: u.UserPrincipalName, KeyID: chainCorrelationID(ctx), // signin_correlation.go Principals: []string{name},
+		UPN: u.UserPrincipalName, KeyID: chainCorrelationID(ctx), Principals: []string{name}, // key id: signin_correlation.go
 		MachineResourceID: plan.vm.ID, PublicKeyJWK: plan.jwk, ValidFor: sshCertLifetime, Now: now, Methods: methods})
 	if err != nil {
 		return nil, err
