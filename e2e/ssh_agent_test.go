@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -442,13 +443,22 @@ func (e *machineEnv) breakGlassLogin(f certFiles, when string) {
 }
 
 // checkSignInLog: the log has the member's accepted machine login with the certificate's key
-// id and the correlation id of the certificate's token request.
+// id and the correlation id of the certificate's token request, which is that of the member's
+// interactive sign-in in the browser: one id from the browser to the machine.
 func (e *machineEnv) checkSignInLog(l *latch, u dirUser) {
 	c := e.cliCert(l)
 	if r := e.login(c, u.local, "true"); r.Exit != 0 {
 		e.t.Fatalf("login: %+v", r)
 	}
 	e.waitLogEntry(u, c.keyID, true)
+	kid, _ := token.ParseSSHKeyID(c.keyID)
+	var entries []signinlog.Entry
+	(&latch{t: e.t, env: e.owner.env}).ok(&entries, "signin", "list", "--user", u.upn)
+	if !slices.ContainsFunc(entries, func(en signinlog.Entry) bool {
+		return en.IsInteractive && en.Latch.Flow == signinlog.FlowBrowser && en.CorrelationID == kid.CorrelationID
+	}) {
+		e.t.Fatalf("no interactive browser sign-in of %s under the certificate's correlation id %s: %+v", u.upn, kid.CorrelationID, entries)
+	}
 }
 
 // setHostKeys replaces the host keys on the VM's record, as if the machine had reported them,
