@@ -69,13 +69,7 @@ func newCAPolicyCreate(a *app) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			var out map[string]any
-			err = g.do(ctx, http.MethodPost, caPath, nil, body, &out)
-			return out, err
+			return a.postGraph(ctx, caPath, body)
 		}),
 	}
 	p.add(cmd)
@@ -84,22 +78,7 @@ func newCAPolicyCreate(a *app) *cobra.Command {
 }
 
 func newCAPolicyList(a *app) *cobra.Command {
-	var filter string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List Conditional Access policies.",
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			items, _, err := g.list(ctx, caPath, filterQuery(filter), false)
-			return items, err
-		}),
-	}
-	cmd.Flags().StringVar(&filter, "filter", "", "OData filter, e.g. --filter \"state eq 'enabled'\".")
-	return cmd
+	return newGraphList(a, caPath, "List Conditional Access policies.", "state eq 'enabled'")
 }
 
 // resolvePolicy turns a display name into a policy id; an id is used as it is.

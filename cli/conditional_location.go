@@ -136,13 +136,7 @@ func newLocationCreate(a *app) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			var out map[string]any
-			err = g.do(ctx, http.MethodPost, locationPath, nil, body, &out)
-			return out, err
+			return a.postGraph(ctx, locationPath, body)
 		}),
 	}
 	l.add(cmd)
@@ -151,22 +145,7 @@ func newLocationCreate(a *app) *cobra.Command {
 }
 
 func newLocationList(a *app) *cobra.Command {
-	var filter string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List named locations.",
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			items, _, err := g.list(ctx, locationPath, filterQuery(filter), false)
-			return items, err
-		}),
-	}
-	cmd.Flags().StringVar(&filter, "filter", "", "OData filter, e.g. --filter \"displayName eq 'Office'\".")
-	return cmd
+	return newGraphList(a, locationPath, "List named locations.", "displayName eq 'Office'")
 }
 
 // resolveByName turns a display name into the id of the one object of collection path that

@@ -19,22 +19,7 @@ func newCAStrengthCommand(a *app) *cobra.Command {
 }
 
 func newStrengthList(a *app) *cobra.Command {
-	var filter string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List authentication strengths, built-in and custom.",
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(ctx context.Context, cmd *cobra.Command) (any, error) {
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			items, _, err := g.list(ctx, strengthPath, filterQuery(filter), false)
-			return items, err
-		}),
-	}
-	cmd.Flags().StringVar(&filter, "filter", "", "OData filter, e.g. --filter \"policyType eq 'custom'\".")
-	return cmd
+	return newGraphList(a, strengthPath, "List authentication strengths, built-in and custom.", "policyType eq 'custom'")
 }
 
 func newStrengthCreate(a *app) *cobra.Command {
@@ -51,13 +36,7 @@ func newStrengthCreate(a *app) *cobra.Command {
 			if err != nil {
 				return nil, err
 			}
-			g, err := a.graph(ctx)
-			if err != nil {
-				return nil, err
-			}
-			var out map[string]any
-			err = g.do(ctx, http.MethodPost, strengthPath, nil, body, &out)
-			return out, err
+			return a.postGraph(ctx, strengthPath, body)
 		}),
 	}
 	f := cmd.Flags()
