@@ -120,6 +120,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, stderr io.Wri
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	startMaintenance(loopCtx, &wg, cfg, log, tokens, boot.Tenant.ID, tlsState)
 	every(loopCtx, &wg, httpapi.SignInRetentionInterval, func() { purgeSignIns(loopCtx, api, cfg, log) })
+	if os.Getenv(httpapi.InsecureBenchNoSignInLog) == "1" {
+		log.Warn("the sign-in log is off: no sign-in of this server is recorded", "variable", httpapi.InsecureBenchNoSignInLog)
+	}
 	log.Info("listening", "url", cfg.URL, "addr", ln.Addr().String(), "tenantId", boot.Tenant.ID,
 		"caFile", tlsState.caFile, "tls", !cfg.InsecureHTTP)
 	err = serveUntilDone(ctx, srv, ln, !cfg.InsecureHTTP, time.Duration(cfg.ShutdownTimeout), log)
