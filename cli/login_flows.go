@@ -20,9 +20,9 @@ func (a *app) signIn(ctx context.Context, c *client, ep *endpoints, o loginOptio
 		err   error
 	)
 	if o.deviceCode {
-		tr, err = a.deviceLogin(ctx, c, ep, scope)
+		tr, err = a.deviceLogin(ctx, c, ep, scope, signInHints{})
 	} else {
-		tr, nonce, err = a.browserLogin(ctx, c, ep, scope)
+		tr, nonce, err = a.browserLogin(ctx, c, ep, scope, signInHints{})
 	}
 	if err != nil {
 		return nil, err

@@ -36,10 +36,30 @@ type authRequest struct {
 	redirectURI            string
 	state, nonce, verifier string
 	scope                  string
+	hints                  signInHints
 }
 
-func newAuthRequest(ep *endpoints, port int, scope string) *authRequest {
+// signInHints are what a step-up adds to an interactive sign-in (oauth_stepup.go): the claims
+// challenge the token service answered with, so the server's pages offer only the methods that
+// meet it, and the signed-in account, so the person does not pick another one. Zero for
+// "latch login".
+type signInHints struct {
+	claims, loginHint string
+}
+
+// add puts the hints that are set into q, as Entra clients send them.
+func (h signInHints) add(q url.Values) {
+	if h.claims != "" {
+		q.Set("claims", h.claims)
+	}
+	if h.loginHint != "" {
+		q.Set("login_hint", h.loginHint)
+	}
+}
+
+func newAuthRequest(ep *endpoints, port int, scope string, hints signInHints) *authRequest {
 	return &authRequest{
+		hints:       hints,
 		ep:          ep,
 		redirectURI: fmt.Sprintf("http://localhost:%d", port),
 		state:       randomToken(24),
@@ -63,6 +83,7 @@ func (r *authRequest) url() string {
 		"prompt":                {"select_account"},
 		"client_info":           {"1"},
 	}
+	r.hints.add(q)
 	sep := "?"
 	if strings.Contains(r.ep.AuthorizationEndpoint, "?") {
 		sep = "&"
@@ -137,12 +158,12 @@ const callbackPage = `<!doctype html><html><head><meta charset="utf-8"><title>La
 `
 
 // browserLogin runs the authorization code flow with PKCE through a loopback redirect.
-func (a *app) browserLogin(ctx context.Context, c *client, ep *endpoints, scope string) (*tokenResponse, string, error) {
+func (a *app) browserLogin(ctx context.Context, c *client, ep *endpoints, scope string, hints signInHints) (*tokenResponse, string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", failf("cannot listen on the loopback address for the sign-in redirect: %v", err)
 	}
-	ar := newAuthRequest(ep, ln.Addr().(*net.TCPAddr).Port, scope)
+	ar := newAuthRequest(ep, ln.Addr().(*net.TCPAddr).Port, scope, hints)
 	done := make(chan callbackResult, 1)
 	srv := &http.Server{Handler: ar.callbackHandler(done), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)

@@ -26,8 +26,8 @@ type deviceCode struct {
 const slowDownStep = 5 * time.Second
 
 // deviceLogin runs the device code flow: print the server's instructions, then poll.
-func (a *app) deviceLogin(ctx context.Context, c *client, ep *endpoints, scope string) (*tokenResponse, error) {
-	dc, err := c.requestDeviceCode(ctx, ep.DeviceEndpoint, scope)
+func (a *app) deviceLogin(ctx context.Context, c *client, ep *endpoints, scope string, hints signInHints) (*tokenResponse, error) {
+	dc, err := c.requestDeviceCode(ctx, ep.DeviceEndpoint, scope, hints)
 	if err != nil {
 		return nil, err
 	}
@@ -40,8 +40,10 @@ func (a *app) deviceLogin(ctx context.Context, c *client, ep *endpoints, scope s
 	return a.pollDeviceCode(ctx, c, ep.TokenEndpoint, dc)
 }
 
-func (c *client) requestDeviceCode(ctx context.Context, endpoint, scope string) (*deviceCode, error) {
-	body, err := c.postForm(ctx, "device code", endpoint, url.Values{"client_id": {cliClientID}, "scope": {scope}})
+func (c *client) requestDeviceCode(ctx context.Context, endpoint, scope string, hints signInHints) (*deviceCode, error) {
+	form := url.Values{"client_id": {cliClientID}, "scope": {scope}}
+	hints.add(form)
+	body, err := c.postForm(ctx, "device code", endpoint, form)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,13 @@ import (
 // Conditional Access refusals of the token service. A refused token or certificate request
 // says what the person must do in words the policy's administrator chose (the Azure
 // article's message, then the policy's name), and, for a step-up, how: sign in again with a
-// passkey in the browser. The command does not start that sign-in by itself, on a terminal
-// or not: it exits with status 1 and the instruction, so a script never hangs on a prompt and
-// a person decides when to open the browser. After they sign in again the same command
-// succeeds, since it reads the new refresh token.
+// passkey in the browser. On a terminal (stdin and stderr both, CI unset, no
+// --only-show-errors) a refusal that carries a claims challenge starts that sign-in by itself
+// (oauth_stepup_signin.go): the claims go to the server's pages, which then offer only the
+// methods that meet them, the new tokens are stored as "latch login" stores them, and the
+// refused request is made once more. Without a terminal the command exits with status 1 and
+// the instruction, so a script never hangs on a prompt; after the person signs in again the
+// same command succeeds, since it reads the new refresh token.
 //
 // A device key ("latch login --passkey") is a device-bound software key: it satisfies only the
 // policies whose strength names deviceBoundSoftwareKey, never the built-in ones, so the
@@ -39,6 +42,7 @@ type stepUpError struct {
 	oauth   *oauthError // the server's answer; keeps the correlation id reachable
 	message string      // the article's message and the policy's detail
 	hint    string      // what to run next, "" when nothing the person does helps
+	claims  string      // the claims challenge a new interactive sign-in can meet, else ""
 }
 
 func (e *stepUpError) Error() string {
@@ -72,6 +76,9 @@ func conditionalAccessRefusal(oe *oauthError, body []byte) error {
 	switch code {
 	case aadMFARequired, aadReauthenticate:
 		e.hint = stepUpHint(shape.Claims)
+		if oe.Code == "interaction_required" && json.Valid([]byte(shape.Claims)) {
+			e.claims = shape.Claims
+		}
 	case aadMFARegister:
 		e.hint = "Register a passkey first (sign in at the server's /securityinfo page), then sign in again: latch login"
 	case aadPasswordChange:

@@ -103,7 +103,15 @@ func (s *session) issueSSHCredential(ctx context.Context, slot sshSlot) (*sshCre
 	if err != nil {
 		return nil, failf("cannot make a key pair: %v", err)
 	}
-	cert, host, err := s.requestSSHCert(ctx, pub, slot.want.VMID)
+	var (
+		cert *ssh.Certificate
+		host sshHost
+	)
+	// Outside the state lock: a step-up's sign-in saves the new tokens under it.
+	err = s.withStepUp(ctx, func() (err error) {
+		cert, host, err = s.requestSSHCert(ctx, pub, slot.want.VMID)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -41,8 +41,20 @@ func cacheKey(tenant, scope string) string { return tenant + " " + scope }
 // accessToken returns an access token for scope that is valid for at least refreshMargin,
 // from the cache or else from the token service (refresh token for a person, client
 // credentials for a service principal). The whole read-refresh-write happens under the state
-// lock, so a rotated refresh token is never used twice.
+// lock, so a rotated refresh token is never used twice. A Conditional Access refusal the
+// person can meet by signing in again is met on a terminal (oauth_stepup_signin.go), outside
+// the lock, which the sign-in's saving takes.
 func (s *session) accessToken(ctx context.Context, scope string) (cachedToken, error) {
+	var t cachedToken
+	err := s.withStepUp(ctx, func() (err error) {
+		t, err = s.cachedOrNewToken(ctx, scope)
+		return err
+	})
+	return t, err
+}
+
+// cachedOrNewToken is accessToken without the step-up.
+func (s *session) cachedOrNewToken(ctx context.Context, scope string) (cachedToken, error) {
 	unlock, err := lockState(s.dir)
 	if err != nil {
 		return cachedToken{}, err
