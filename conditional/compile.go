@@ -32,6 +32,9 @@ type Evaluator struct {
 	// scratch holds *scratch values: the per-evaluation working memory, reused so that an
 	// evaluation allocates only its Result.
 	scratch sync.Pool
+	// results holds *Result values with room for every policy's result, for
+	// EvaluateCompact (compact.go).
+	results sync.Pool
 }
 
 // methodSets is a strength's allowed combinations as bit sets; nil satisfies nothing.
