@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"embed"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -34,6 +35,7 @@ var Dialect = &sqlstore.Dialect{
 	Migrations:    mustSub(migrations, "migrations"),
 	Classify:      classify,
 	Bytewise:      ` COLLATE "C"`,
+	CopyRows:      copyRows,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {
@@ -89,6 +91,19 @@ func newConnector(url string) (driver.Connector, error) {
 		return nil, err
 	}
 	return stdlib.GetConnector(*cfg), nil
+}
+
+// copyRows is Dialect.CopyRows: one binary COPY on c's pgx connection. pgx caches the column
+// types it describes first, per connection, so a COPY is a single round trip once warm.
+func copyRows(ctx context.Context, c *sql.Conn, table string, columns []string, rows [][]any) error {
+	return c.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: a %T is not a pgx connection", dc)
+		}
+		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		return err
+	})
 }
 
 func classify(err error) sqlstore.Class {

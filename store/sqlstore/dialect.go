@@ -42,6 +42,10 @@ type Dialect struct {
 	// where that is already how text compares. Prefix matches are written as ranges with it,
 	// since a LIKE with ESCAPE keeps SQLite from using an index.
 	Bytewise string
+	// CopyRows, if set, adds rows to table in one statement, all or none, on c outside any
+	// transaction (PostgreSQL's COPY); AppendSignIns uses it instead of multi-row INSERTs. A row
+	// whose key is taken must fail the whole statement with an error Classify calls Unique.
+	CopyRows func(ctx context.Context, c *sql.Conn, table string, columns []string, rows [][]any) error
 }
 
 // Rebind turns "?" placeholders into the dialect's. The queries here never contain a literal

@@ -1,13 +1,16 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/latchsh/latch/signinlog"
 	"github.com/latchsh/latch/store/postgres"
 	"github.com/latchsh/latch/store/sqlite"
+	"github.com/latchsh/latch/store/sqlstore"
 	"github.com/latchsh/latch/testenv"
 )
 
@@ -100,6 +104,21 @@ func testAppendSignIns(t *testing.T, s signInBatchStore) {
 			t.Fatalf("%d entries, want 301", n)
 		}
 	})
+	t.Run("ok/app-sign-ins-without-user", func(t *testing.T) {
+		batch := entries("app", 3)
+		for i := range batch {
+			batch[i].UserID = ""
+		}
+		must(s.AppendSignIns(ctx, tid, batch))
+		if n := count(); n != 304 {
+			t.Fatalf("%d entries, want 304", n)
+		}
+		mine, err := s.ListSignIns(ctx, tid, signinlog.Filter{UserID: "a11ce000-0000-4000-8000-000000000001"}, 1000)
+		must(err)
+		if len(mine) != 151 { // an entry without user is no user's (a NULL, not "")
+			t.Fatalf("%d of the user's entries, want 151", len(mine))
+		}
+	})
 }
 
 func TestAppendSignInsSQLite(t *testing.T) {
@@ -165,4 +184,89 @@ func benchID(n int) string {
 	}
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// BenchmarkAppendSignInsPostgres is BenchmarkAppendSignIns on PostgreSQL, with PostgreSQL's own
+// CPU per entry beside ours (pg-cpu-ns/op: every process of the cluster). BENCH_PG_INSERT=1
+// writes with the multi-row INSERTs instead of COPY, to compare the two.
+func BenchmarkAppendSignInsPostgres(b *testing.B) {
+	db, err := postgres.OpenDB(b.Context(), testenv.StartPostgres(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := *postgres.Dialect
+	if os.Getenv("BENCH_PG_INSERT") != "" {
+		d.CopyRows = nil
+	}
+	s, err := sqlstore.New(b.Context(), db, &d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	postmaster := postmasterPID(b, db)
+	batch := 64
+	if n, err := strconv.Atoi(os.Getenv("BENCH_BATCH")); err == nil {
+		batch = n
+	}
+	b.ReportAllocs()
+	cpu0, pg0 := cpuTime(), clusterCPU(postmaster)
+	for i := 0; i < b.N; i += batch {
+		es := entries("b", min(batch, b.N-i))
+		for j := range es {
+			es[j].ID = benchID(i + j)
+		}
+		if err := s.AppendSignIns(b.Context(), "7e000000-0000-4000-8000-000000000001", es); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(clusterCPU(postmaster)-pg0)/float64(b.N), "pg-cpu-ns/op")
+}
+
+// postmasterPID is the parent of the backend serving one of db's connections.
+func postmasterPID(b *testing.B, db *sql.DB) int {
+	var backend int
+	if err := db.QueryRowContext(b.Context(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		b.Fatal(err)
+	}
+	f, err := procStat(backend)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// clusterCPU is the user and system time of the postmaster, its live children and the
+// children it has reaped, read from /proc.
+func clusterCPU(postmaster int) time.Duration {
+	tick := func(f []string, i int) int64 { n, _ := strconv.ParseInt(f[i], 10, 64); return n }
+	var ticks int64
+	if f, err := procStat(postmaster); err == nil {
+		ticks += tick(f, 11) + tick(f, 12) + tick(f, 13) + tick(f, 14)
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if f, err := procStat(pid); err == nil && f[1] == strconv.Itoa(postmaster) {
+			ticks += tick(f, 11) + tick(f, 12)
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// procStat is /proc/pid/stat's fields after the command, so that field n of proc(5) is [n-3].
+func procStat(pid int) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	return strings.Fields(string(b[i+1:])), nil
 }
