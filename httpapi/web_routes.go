@@ -31,6 +31,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /security-info/totp/{id}/confirm", s.signedIn(s.recent(s.handleTOTPConfirm)))
 	mux.HandleFunc("POST /security-info/totp/{id}/delete", s.signedIn(s.recent(s.handleTOTPDelete)))
 	s.deviceKeyRoutes(mux)
+	s.hostConsentRoutes(mux) // web_hostconsent.go
 }
 
 // recentAuth is how long after signing in a person may add or remove sign-in methods
