@@ -49,8 +49,10 @@ type fakeIdP struct {
 	refreshError  string
 	badNonce      bool
 	authorizeHook func(q url.Values) // may change the redirect's query (state, iss)
-	graph         *fakeGraph
-	arm           *fakeARM
+	// tokenHook, when set, may refuse a token request: a non-nil answer is sent with 400.
+	tokenHook func(form url.Values) map[string]any
+	graph     *fakeGraph
+	arm       *fakeARM
 }
 
 type codeGrant struct{ challenge, redirect, nonce, scope string }
@@ -165,6 +167,12 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	grant := r.PostForm.Get("grant_type")
 	f.grants = append(f.grants, grant)
+	if f.tokenHook != nil {
+		if refusal := f.tokenHook(r.PostForm); refusal != nil {
+			writeJSONTest(w, 400, refusal)
+			return
+		}
+	}
 	scope := r.PostForm.Get("scope")
 	tid, _ := f.tenantID(r.PathValue("tenant"))
 	var errCode, nonce string
