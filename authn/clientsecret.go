@@ -43,7 +43,10 @@ func NewClientSecret(now time.Time, lifetime time.Duration, displayName string) 
 	if len(displayName) > secretDisplayMaxLen {
 		return "", cred, errs.E(op, errs.Invalid, "The client secret's display name is too long.")
 	}
-	secret = randomString(secretAlphabet, secretHintLen) + secretMarker + randomString(secretAlphabet, secretLen-secretHintLen-len(secretMarker))
+	// The first character is a letter or digit: a secret starting with '-' is read as an
+	// option by command lines (az login -p, latch login -p).
+	secret = randomString(secretAlphabet[:62], 1) + randomString(secretAlphabet, secretHintLen-1) + secretMarker +
+		randomString(secretAlphabet, secretLen-secretHintLen-len(secretMarker))
 	hash, err := hashArgon2id([]byte(secret))
 	if err != nil {
 		return "", cred, errs.E(op, errs.Internal, err)

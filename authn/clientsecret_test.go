@@ -51,7 +51,7 @@ func TestNewClientSecret(t *testing.T) {
 		}
 	}
 	s, c := mustSecret(t, 0)
-	if len(s) != 40 || s[3:6] != "8Q~" || c.Hint != s[:3] || strings.Trim(s, secretAlphabet) != "" {
+	if len(s) != 40 || s[3:6] != "8Q~" || c.Hint != s[:3] || strings.Trim(s, secretAlphabet) != "" || !strings.ContainsRune(secretAlphabet[:62], rune(s[0])) {
 		t.Fatalf("secret %q hint %q", s, c.Hint)
 	}
 	if !strings.HasPrefix(c.Hash, "$argon2id$") || strings.Contains(c.Hash, s) || c.KeyID == "" || len(c.KeyID) != 36 {

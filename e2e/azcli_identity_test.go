@@ -44,7 +44,7 @@ func TestRealAzureCLIIdentityAndExtensionLifecycle(t *testing.T) {
 	vmURL := srv.URL + rg + "/providers/Microsoft.Compute/virtualMachines/vm1"
 	az.ok("cloud", "register", "-n", "Latch", "--cloud-config", `{"endpoints":{"resourceManager":"`+srv.URL+`/","microsoftGraphResourceId":"`+srv.URL+`/"}}`)
 	az.ok("cloud", "set", "-n", "Latch")
-	az.ok("login", "--service-principal", "-u", srv.Boot.Owner.AppID, "-p", srv.Boot.Owner.Secret, "--tenant", srv.TenantID)
+	az.ok("login", "--service-principal", "-u", srv.Boot.Owner.AppID, "-p="+srv.Boot.Owner.Secret, "--tenant", srv.TenantID)
 	az.ok("group", "create", "-n", "rg1", "-l", "westus")
 	az.ok("rest", "--method", "put", "--url", vmURL+"?api-version=2022-11-01", "--body", vmBody)
 	var onboarding struct{ Token string }

@@ -43,7 +43,7 @@ func TestRealAzureCLI(t *testing.T) {
 
 	az.ok("cloud", "register", "-n", "Latch", "--cloud-config", `{"endpoints":{"resourceManager":"`+srv.URL+`/","microsoftGraphResourceId":"`+srv.URL+`/"}}`)
 	az.ok("cloud", "set", "-n", "Latch")
-	az.ok("login", "--service-principal", "-u", srv.Boot.Owner.AppID, "-p", srv.Boot.Owner.Secret, "--tenant", srv.TenantID)
+	az.ok("login", "--service-principal", "-u", srv.Boot.Owner.AppID, "-p="+srv.Boot.Owner.Secret, "--tenant", srv.TenantID)
 	var group struct{ ID, Location string }
 	az.json(&group, "group", "create", "-n", "rg1", "-l", "westus")
 	if group.ID != rg || group.Location != "westus" {
