@@ -31,7 +31,9 @@ func (s *Server) caLoginRequirements(ctx context.Context, tenantID string, user 
 		ClientAppType: conditional.ClientMobileAndDesktop, Now: s.now()}
 	in.Groups = directory.TransitiveGroups(user.ID, groups)
 	in.Roles = rolesOf(append([]string{user.ID}, in.Groups...), dirRoles)
-	res := cc.ev.Evaluate(in, conditional.DirectoryFacts{PerUserMFA: user.MFA})
+	// Only failures matter here, and a compact result keeps every one: the goal state asks
+	// this for each user of a machine, and a full Result per user would be one entry per policy.
+	res := cc.ev.EvaluateCompact(in, conditional.DirectoryFacts{PerUserMFA: user.MFA})
 	var strengths []conditional.Strength
 	for _, pr := range res.Policies {
 		p := res.PolicyOf(pr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,11 +43,39 @@ type signInWriter struct {
 	Synchronous, Failed atomic.Int64
 }
 
-// signInJob is one entry to write, or a flush barrier (barrier set, entry empty).
+// signInJob is one entry to write, or a flush barrier (barrier set, entry empty). A user
+// sign-in's entry comes as user, which the writer builds into entry (userEntry).
 type signInJob struct {
 	tenantID string
 	entry    signinlog.Entry
+	user     *userEntry
 	barrier  *flushBarrier
+}
+
+// userEntry is a user sign-in's log entry before it is built. The entry lists every policy's
+// result (1,000 policies, 1,000 entries), which is the costliest part of the sign-in log to
+// make; the request keeps only the decision's compact copy (caDecision) and the writer
+// expands and builds it, off the token endpoint's path.
+type userEntry struct {
+	in     signinlog.Input
+	result conditional.Compact
+	status *signinlog.Status // a refusal that was not Conditional Access's
+}
+
+// build makes the entry.
+func (u *userEntry) build() signinlog.Entry {
+	e := signinlog.New(u.in, u.result.Expand())
+	if u.status != nil {
+		e.Status = *u.status
+	}
+	return e
+}
+
+// built makes j's entry when it came as a user sign-in.
+func (j *signInJob) built() {
+	if j.user != nil {
+		j.entry, j.user = j.user.build(), nil
+	}
 }
 
 // flushBarrier holds every writer that takes it until all have: then every job queued
@@ -120,6 +149,9 @@ func (s *Server) writeSignIns(q chan signInJob) {
 // storeSignIns writes jobs, per tenant in one transaction when the store can; a batch the
 // store refuses is written entry by entry, so one bad entry costs no other.
 func (s *Server) storeSignIns(jobs []signInJob) {
+	for i := range jobs {
+		jobs[i].built()
+	}
 	bs, ok := s.Store.(signInBatcher)
 	if !ok || len(jobs) == 1 {
 		for _, j := range jobs {
@@ -162,11 +194,15 @@ var signInLogOff = os.Getenv(InsecureBenchNoSignInLog) == "1"
 
 // appendSignIn queues one entry, or writes it at once when the queue stays full.
 func (s *Server) appendSignIn(tenantID string, e signinlog.Entry) {
+	s.queueSignIn(signInJob{tenantID: tenantID, entry: e})
+}
+
+// queueSignIn queues job, or builds and writes its entry at once when the queue stays full.
+func (s *Server) queueSignIn(job signInJob) {
 	if signInLogOff {
 		return
 	}
 	q := s.signInQueue()
-	job := signInJob{tenantID: tenantID, entry: e}
 	select {
 	case q <- job:
 		return
@@ -178,7 +214,8 @@ func (s *Server) appendSignIn(tenantID string, e signinlog.Entry) {
 	case q <- job:
 	case <-t.C:
 		s.caState().signIns.Synchronous.Add(1)
-		s.storeSignIn(tenantID, e)
+		job.built()
+		s.storeSignIn(job.tenantID, job.entry)
 	}
 }
 
@@ -253,12 +290,15 @@ func (s *Server) logUserSignIn(r *http.Request, tenantID string, x userSignIn, d
 				ObjectID: x.User.ID, UPN: x.User.UserPrincipalName}.String()
 		}
 	}
-	e := signinlog.New(in, d.Result)
+	// The entry is built by the writer, from copies: in.Methods may be the session's.
+	in.Methods = slices.Clone(in.Methods)
+	u := &userEntry{in: in, result: d.Result}
 	var ca *caRefusal
 	if err != nil && !errors.As(err, &ca) {
-		e.Status = failureStatus(err)
+		st := failureStatus(err)
+		u.status = &st
 	}
-	s.appendSignIn(tenantID, e)
+	s.queueSignIn(signInJob{tenantID: tenantID, user: u})
 }
 
 // logAppSignIn records a service principal's sign-in (client credentials, managed identity).
