@@ -12,7 +12,7 @@ import (
 	"github.com/latchsh/latch/resource"
 )
 
-// The remembered-host question on a page: /{tenant}/hostconsent?vm=<VM resource id> asks a
+// The remembered-host question on a page: /{tenant}/ssh/hostconsent?vm=<VM resource id> asks a
 // signed-in person "Allow the connection to <vm>?" and, on Allow, remembers the machine for
 // them (hosts.go), so their next certificate request for it needs no host_consent. The CLI
 // opens this page when the token service answers host_consent_required and a browser is at
@@ -22,10 +22,12 @@ import (
 // login role and Conditional Access for every certificate. It checks the login role itself
 // too, so a person who could not use the machine is told so instead of being asked.
 
-// hostConsentRoutes registers the question's page; webRoutes calls it.
+// hostConsentRoutes registers the question's page; webRoutes calls it. The page sits beside
+// /{tenant}/ssh/ca rather than at /{tenant}/hostconsent, which the mux refuses as a conflict
+// with /static/{name} (both match /static/hostconsent, neither more specifically).
 func (s *Server) hostConsentRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{tenant}/hostconsent", s.signedIn(s.handleHostConsent))
-	mux.HandleFunc("POST /{tenant}/hostconsent", s.signedIn(s.handleHostConsent))
+	mux.HandleFunc("GET /{tenant}/ssh/hostconsent", s.signedIn(s.handleHostConsent))
+	mux.HandleFunc("POST /{tenant}/ssh/hostconsent", s.signedIn(s.handleHostConsent))
 }
 
 // hostConsentPage is what the page shows: the machine by name and where it lives.
@@ -185,4 +187,4 @@ func (s *Server) remembersHost(ctx context.Context, tenantID, userID, vmID strin
 
 // hostConsentPath is the page's path for tenant t, by id so it does not depend on how the
 // address named the tenant.
-func hostConsentPath(t directory.Tenant) string { return "/" + t.ID + "/hostconsent" }
+func hostConsentPath(t directory.Tenant) string { return "/" + t.ID + "/ssh/hostconsent" }
