@@ -28,8 +28,9 @@ type authRequest struct {
 	CodeChallenge string
 	ResponseMode  string
 	LoginHint     string
-	Prompt        string // "", login, none, select_account, consent
-	MaxAge        int    // seconds; -1 when not sent
+	Prompt        string   // "", login, none, select_account, consent
+	MaxAge        int      // seconds; -1 when not sent
+	ACRS          []string // strengths the claims parameter asks for (web_claims.go)
 }
 
 // handleAuthorize runs the authorization-code flow. A person with a full session of the
@@ -94,7 +95,7 @@ func (s *Server) reusableSession(c *webCtx, req authRequest) (webSession, bool) 
 func (s *Server) issueCode(c *webCtx, req authRequest, sess webSession, f signInFlow) error {
 	flow, clientType := logFlowOf(false)
 	answered, err := s.pageCheck(c, pageStepUp{flow: f, authority: req.Authority, client: req.Client.SP,
-		scope: req.Scope, logFlow: flow, clientType: clientType})
+		scope: req.Scope, logFlow: flow, clientType: clientType, acrs: req.ACRS})
 	if answered || err != nil {
 		return err
 	}
@@ -142,7 +143,11 @@ func (s *Server) parseAuthRequest(r *http.Request, a authority) (authRequest, er
 		}
 		maxAge = n
 	}
-	return authRequest{Authority: a, Client: client{SP: sp}, RedirectURI: redirect, Scope: q.Get("scope"),
+	acrs, ok := acrsOfClaims(q.Get("claims")) // web_claims.go
+	if !ok {
+		return authRequest{}, oauthErr(op, errs.Invalid, "invalid_request", "The claims parameter is not a valid claims request.")
+	}
+	return authRequest{ACRS: acrs, Authority: a, Client: client{SP: sp}, RedirectURI: redirect, Scope: q.Get("scope"),
 		State: q.Get("state"), Nonce: q.Get("nonce"), CodeChallenge: q.Get("code_challenge"),
 		ResponseMode: mode, LoginHint: q.Get("login_hint"), Prompt: q.Get("prompt"), MaxAge: maxAge}, nil
 }
@@ -162,7 +167,7 @@ func (req authRequest) checkPKCE(q url.Values) error {
 // authHidden carries the authorization request through the sign-in form.
 func authHidden(q url.Values) map[string]string {
 	keep := []string{"client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-		"code_challenge_method", "response_type", "response_mode", "prompt", "login_hint", "max_age"}
+		"code_challenge_method", "response_type", "response_mode", "prompt", "login_hint", "max_age", "claims"}
 	out := map[string]string{}
 	for _, k := range keep {
 		if v := q.Get(k); v != "" {

@@ -26,8 +26,9 @@ type pageStepUp struct {
 	authority  authority
 	client     directory.ServicePrincipal
 	scope      string
-	logFlow    string // signinlog.FlowBrowser or signinlog.FlowDeviceCode
-	clientType string // conditional.ClientBrowser, or ClientMobileAndDesktop for a device code
+	logFlow    string   // signinlog.FlowBrowser or signinlog.FlowDeviceCode
+	clientType string   // conditional.ClientBrowser, or ClientMobileAndDesktop for a device code
+	acrs       []string // strengths the request's claims parameter asks for (web_claims.go)
 }
 
 // pageCheck decides Conditional Access for the session's sign-in. It returns true when it
@@ -50,11 +51,14 @@ func (s *Server) pageCheck(c *webCtx, p pageStepUp) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	refusal := d.refusal(op)
-	if refusal == nil {
-		return false, nil
+	if refusal := d.refusal(op); refusal != nil {
+		s.logUserSignIn(c.r, p.authority.Tenant.ID, x, d, refusal)
+	} else {
+		var asked bool
+		if d, asked, err = s.claimsStepUp(ctx, u, d, p.acrs, c.sess.Methods); !asked || err != nil { // web_claims.go
+			return false, err
+		}
 	}
-	s.logUserSignIn(c.r, p.authority.Tenant.ID, x, d, refusal)
 	if d.Result.Outcome != conditional.StepUp {
 		c.fail(errs.E(op, errs.PermissionDenied, d.Result.Message+" "+d.Result.Detail))
 		return true, nil

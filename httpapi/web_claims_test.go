@@ -1,0 +1,104 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/latchsh/latch/authn"
+	"github.com/latchsh/latch/conditional"
+	"github.com/latchsh/latch/testenv"
+)
+
+// acrsClaims is the claims challenge the token endpoint answers a step-up with.
+func acrsClaims(ids ...string) string {
+	return `{"access_token":{"acrs":{"essential":true,"values":["` + strings.Join(ids, `","`) + `"]}}}`
+}
+
+// TestAuthorizeHonoursClaims: with no policy at all, a request's claims parameter alone makes
+// the pages ask for the strengths it names, as a client refused with the challenge expects.
+func TestAuthorizeHonoursClaims(t *testing.T) {
+	cases := []struct {
+		name, claims string
+		passkey      bool
+		status       int
+		want         string // in the page after the password
+	}{
+		{name: "fail/malformed-claims", claims: `{"access_token":`, status: http.StatusBadRequest, want: "claims"},
+		{name: "fail/phishing-resistant-offers-only-the-passkey", claims: acrsClaims(conditional.PhishingResistID), passkey: true,
+			status: http.StatusOK, want: `id="passkey-signin"`},
+		{name: "fail/nothing-registered-is-refused", claims: acrsClaims(conditional.PhishingResistID),
+			status: http.StatusForbidden, want: "not registered"},
+		{name: "ok/unknown-strength-left-to-the-token-endpoint", claims: acrsClaims(uuid.NewString()), status: http.StatusSeeOther},
+		{name: "ok/no-claims", status: http.StatusSeeOther},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := testenv.StartServer(t, testenv.ServerOptions{})
+			u := newUser(t, srv, "cara", webPassword)
+			if tc.passkey {
+				if err := srv.Store.CreatePasskey(context.Background(), authn.Passkey{ID: uuid.NewString(), TenantID: u.TenantID,
+					UserID: u.ID, DisplayName: "key", CredentialID: []byte(uuid.NewString()), PublicKey: []byte{1},
+					AttestationType: "none", Method: authn.MethodFIDO2, Created: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, challenge := pkce("c")
+			v := authParams(challenge)
+			if tc.claims != "" {
+				v.Set("claims", tc.claims)
+			}
+			c := srv.Browser()
+			first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := first
+			if first.Status == http.StatusOK {
+				p = stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+			}
+			if p.Status != tc.status || !strings.Contains(p.Body+p.Error(), tc.want) {
+				t.Fatalf("page %d %q, want %d with %q", p.Status, p.Error(), tc.status, tc.want)
+			}
+			if tc.status != http.StatusSeeOther {
+				if p.Location != "" || strings.Contains(p.Body, `id="username"`) {
+					t.Fatalf("a code was issued or the password offered again: %q", p.Location)
+				}
+				return
+			}
+			if loc, _ := url.Parse(p.Location); loc == nil || loc.Query().Get("code") == "" {
+				t.Fatalf("no code: %q", p.Location)
+			}
+		})
+	}
+}
+
+// TestAuthorizeClaimsMFAAsksForTheCode: claims naming multifactor authentication after a
+// password ask for the authenticator app's code, then issue.
+func TestAuthorizeClaimsMFAAsksForTheCode(t *testing.T) {
+	srv := testenv.StartServer(t, testenv.ServerOptions{})
+	u := newUser(t, srv, "mona", webPassword)
+	secret := withAuthenticatorApp(t, srv, u)
+	_, challenge := pkce("m")
+	v := authParams(challenge)
+	v.Set("claims", acrsClaims(conditional.MultifactorID))
+	c := srv.Browser()
+	first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) || !strings.Contains(p.Body, `id="otc"`) {
+		t.Fatalf("want the code step with the message, got %d %q", p.Status, p.Error())
+	}
+	p = stepUpPost(t, srv, c, p, v, url.Values{"step": {"otp"}, "otc": {totpNow(secret, time.Now())}})
+	loc, _ := url.Parse(p.Location)
+	if p.Status != http.StatusSeeOther || loc.Query().Get("code") == "" {
+		t.Fatalf("after the code: %d %q %s", p.Status, p.Error(), p.Location)
+	}
+}
