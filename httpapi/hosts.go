@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ func (s *Server) checkRememberedHost(ctx context.Context, tenantID, userID strin
 		}
 		h, ok := hs.Find(vm.ID, now)
 		if !ok {
-			return &caRefusal{err: errs.E(op, errs.Unauthenticated, errs.Code("interaction_required"), hostConsentQuestion(vm)),
+			return &caRefusal{err: errs.E(op, errs.Unauthenticated, errs.Code("interaction_required"), hostConsentQuestion(vm)+" "+s.hostConsentInvite(tenantID, vm)),
 				suberror: SuberrorHostConsent}
 		}
 		if now.Sub(h.LastUsed) < hostUseGranularity {
@@ -56,6 +57,12 @@ func (s *Server) checkRememberedHost(ctx context.Context, tenantID, userID strin
 // hostConsentQuestion is what the person is asked; the CLI and the pages show it as it is.
 func hostConsentQuestion(vm resource.Resource) string {
 	return "Allow the connection to " + vm.Name + "? Latch asks the first time you connect to a machine and remembers up to 15 machines for 30 days."
+}
+
+// hostConsentInvite names the question's page (web_hostconsent.go), for clients that cannot
+// ask themselves: a person reading a script's log can answer there and run it again.
+func (s *Server) hostConsentInvite(tenantID string, vm resource.Resource) string {
+	return "You can answer at " + s.URL + "/" + tenantID + "/ssh/hostconsent?" + url.Values{"vm": {vm.ID}}.Encode()
 }
 
 // sshHostConsent reads an ssh-cert request's host_consent parameter and applies the

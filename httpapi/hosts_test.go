@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchsh/latch/access"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/resource"
 	"github.com/latchsh/latch/store"
@@ -125,4 +126,27 @@ func noErr(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The page's vm parameter: never a panic; accepted only as a resource id of bounded length;
+// refused only as invalid, so the page answers 400 and never "internal error".
+func FuzzCheckHostConsentVMID(f *testing.F) {
+	for _, s := range []string{"", "/", "not an id", testVM(1).ID, strings.ToUpper(testVM(1).ID),
+		"/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg", testVM(1).ID + "/", testVM(1).ID + "//x",
+		"/providers/Microsoft.Management/managementGroups/mg", strings.Repeat("/a", 600)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		err := checkHostConsentVMID(id)
+		if err != nil {
+			if errs.KindOf(err) != errs.Invalid {
+				t.Fatalf("%q: kind %v", id, errs.KindOf(err))
+			}
+			return
+		}
+		sc, perr := access.ParseScope(id)
+		if perr != nil || sc.Kind() != access.Resource || len(id) > maxVMIDLength {
+			t.Fatalf("%q accepted: %v %v", id, perr, sc.Kind())
+		}
+	})
 }

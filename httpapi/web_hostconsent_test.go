@@ -194,7 +194,8 @@ func TestHostConsentPage(t *testing.T) {
 				t.Fatalf("%d machines remembered, want %d", n, tc.remembered)
 			}
 			st, m := f.post(t, f.sshForm(f.refreshToken(t, f.alice), f.vm, func(v url.Values) { v.Del("host_consent") }))
-			if st != tc.sshStatus || (st != http.StatusOK && m["suberror"] != "host_consent_required") {
+			if st != tc.sshStatus || (st != http.StatusOK && (m["suberror"] != "host_consent_required" ||
+				!strings.Contains(m["error_description"].(string), "You can answer at "+f.pageURL(f.Tenant.ID, f.vm)))) {
 				t.Fatalf("the certificate request without host_consent: %d %v", st, m)
 			}
 		})
