@@ -60,7 +60,8 @@ func (s *Server) authorizePage(c *webCtx) error {
 		s.redirectError(c.w, r, req, err)
 		return nil
 	}
-	f := signInFlow{Tenant: a.Tenant, Action: r.URL.Path, Hidden: authHidden(r.Form), App: req.Client.SP.DisplayName, LoginHint: req.LoginHint}
+	f := signInFlow{Tenant: a.Tenant, Action: r.URL.Path, Hidden: authHidden(r.Form), App: req.Client.SP.DisplayName, LoginHint: req.LoginHint,
+		PasskeyOnly: passkeyOnly(req.ACRS)}
 	if sess, ok := s.reusableSession(c, req); ok {
 		return s.issueCode(c, req, sess, f)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/latchsh/latch/authn"
 	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/directory"
 )
@@ -76,4 +77,16 @@ func (s *Server) claimsStepUp(ctx context.Context, u directory.User, d caDecisio
 	}
 	d.Result = conditional.Compact{Result: res}
 	return d, true, nil
+}
+
+// passkeyOnly reports whether a built-in strength among acrs is one that a password and an
+// authenticator app's code cannot meet, so the first page may offer the passkey alone.
+func passkeyOnly(acrs []string) bool {
+	for _, id := range acrs {
+		st, ok := conditional.BuiltInStrength(id)
+		if ok && !conditional.Satisfies(st, []string{authn.MethodPassword, authn.MethodSoftwareOath}) {
+			return true
+		}
+	}
+	return false
 }

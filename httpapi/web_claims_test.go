@@ -58,6 +58,10 @@ func TestAuthorizeHonoursClaims(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if onlyPasskey := strings.Contains(tc.claims, conditional.PhishingResistID); first.Status == http.StatusOK &&
+				strings.Contains(first.Body, `id="username"`) == onlyPasskey {
+				t.Errorf("first page: passkey only should be %v:\n%s", onlyPasskey, first.Body)
+			}
 			p := first
 			if first.Status == http.StatusOK {
 				p = stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})

@@ -22,6 +22,9 @@ type signInFlow struct {
 	App       string
 	LoginHint string
 	CanCancel bool
+	// PasskeyOnly offers only the passkey from the first step: the request's claims ask for a
+	// strength nothing else satisfies (web_claims.go).
+	PasskeyOnly bool
 }
 
 // signInPage is the sign-in template's data.
@@ -76,7 +79,7 @@ func (f signInFlow) showCurrent(c *webCtx) {
 // show renders step, with err above the form when there is one.
 func (f signInFlow) show(c *webCtx, step, hint string, err error) {
 	p := signInPage{Action: f.Action, Hidden: f.Hidden, Step: step, App: f.App, LoginHint: hint,
-		TenantID: f.Tenant.ID, CanCancel: f.CanCancel, Passkeys: c.s.passkeysUsable()}
+		TenantID: f.Tenant.ID, CanCancel: f.CanCancel, Passkeys: c.s.passkeysUsable(), PasskeyOnly: f.PasskeyOnly && step == "start"}
 	title := map[string]string{"start": "Sign in", "password": "Enter password", pendingOTP: "Enter code",
 		pendingChangePassword: "Update your password"}[step]
 	if err == nil {
