@@ -13,9 +13,9 @@ import (
 // writer (256 entries) needs four statements, not 256.
 const signInRowsPerInsert = 64
 
-// AppendSignIns adds entries to the tenant's sign-in log in one transaction: all or none.
-// It is AppendSignIn for a writer with many entries at hand, which saves a commit per entry
-// and a statement per row. Errors: Invalid for an entry without id or time, Exists when an id
+// AppendSignIns adds entries to the tenant's sign-in log in one transaction, or on a dialect
+// with CopyRows in one COPY statement: all or none either way. It is AppendSignIn for a writer
+// with many entries at hand, which saves a commit per entry and a statement per row. Errors: Invalid for an entry without id or time, Exists when an id
 // is taken (nothing is then added), Unavailable when the database is.
 func (s *Store) AppendSignIns(ctx context.Context, tenantID string, entries []signinlog.Entry) error {
 	const op = "store.AppendSignIns"
