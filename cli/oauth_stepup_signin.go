@@ -8,9 +8,16 @@ import (
 	"strings"
 )
 
-// stepUpTerminalKey marks a context whose command may sign in again as if on a terminal; tests
-// set it, since their standard streams are buffers.
+// stepUpTerminalKey marks a context whose command may sign in again as if on a terminal.
 type stepUpTerminalKey struct{}
+
+// WithTerminal marks ctx's commands as run by a person at a terminal, for callers that run
+// the command line in-process with their own streams (tests, a program embedding it): a
+// Conditional Access refusal with a claims challenge then signs the person in again by itself,
+// as on a real terminal. CI and --only-show-errors still turn that off.
+func WithTerminal(ctx context.Context) context.Context {
+	return context.WithValue(ctx, stepUpTerminalKey{}, true)
+}
 
 // canStepUp reports whether the person is there to sign in again: standard input and error
 // are terminals, CI is unset and --only-show-errors was not given. A script must never wait

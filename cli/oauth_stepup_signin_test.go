@@ -29,7 +29,7 @@ func refuseRefreshOf(h *harness, rt string) {
 // runOnTerminal is harness.run for a person at a terminal, who may be asked to sign in again.
 func (h *harness) runOnTerminal(args ...string) result {
 	h.t.Helper()
-	return h.runCtx(func(ctx context.Context) context.Context { return context.WithValue(ctx, stepUpTerminalKey{}, true) }, args...)
+	return h.runCtx(WithTerminal, args...)
 }
 
 // runCtx is harness.run with the command's context changed by wrap.
