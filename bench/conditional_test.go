@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchsh/latch/conditional"
 	"github.com/latchsh/latch/directory"
+	"github.com/latchsh/latch/signinlog"
 )
 
 // A tenant with 1,000 Conditional Access policies: most target one of 200 groups and one of
@@ -105,7 +107,76 @@ func BenchmarkConditionalEvaluateInto(b *testing.B) {
 	})
 }
 
-func benchEvaluate(b *testing.B, eval func(*conditional.Evaluator, conditional.SignIn, conditional.DirectoryFacts) conditional.Result) {
+// BenchmarkConditionalIssuance measures the evaluation as the token endpoint makes it
+// (httpapi evaluateSignIn): EvaluateCompact, which evaluates into one of the Evaluator's
+// pooled Results and keeps a compact copy — only the policy results that differ from their
+// not-applied default — that the refusal, the step-up page and the sign-in log read after the
+// pooled Result has gone back. The log entry's every-policy list is built from the copy by the
+// log's writer, off the request path (BenchmarkConditionalLogEntry).
+func BenchmarkConditionalIssuance(b *testing.B) {
+	kept := 0
+	benchEvaluate(b, func(e *conditional.Evaluator, s conditional.SignIn, f conditional.DirectoryFacts) conditional.Result {
+		c := e.EvaluateCompact(s, f)
+		kept += len(c.Policies)
+		return c.Result
+	})
+	b.ReportMetric(float64(kept)/float64(b.N), "kept-results/op")
+}
+
+// BenchmarkConditionalIssuanceParallel is BenchmarkConditionalIssuance from as many
+// goroutines as GOMAXPROCS, as concurrent token requests evaluate: they share the
+// Evaluator's pools of Results and working memory.
+func BenchmarkConditionalIssuanceParallel(b *testing.B) {
+	e, signIns, facts := benchFixture()
+	var mu sync.Mutex
+	var all []time.Duration
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		times := make([]time.Duration, 0, 1<<15)
+		for i := 0; pb.Next(); i++ {
+			start := time.Now()
+			c := e.EvaluateCompact(signIns[i%len(signIns)], facts)
+			if len(times) < cap(times) {
+				times = append(times, time.Since(start))
+			}
+			_ = c
+		}
+		mu.Lock()
+		all = append(all, times...)
+		mu.Unlock()
+	})
+	reportLatency(b, all)
+}
+
+// BenchmarkConditionalLogEntry measures what the sign-in log's writer does with a kept
+// decision: expand it to every policy's result and build the entry, which lists all 1,000.
+func BenchmarkConditionalLogEntry(b *testing.B) {
+	e, signIns, facts := benchFixture()
+	kept := make([]conditional.Compact, len(signIns))
+	for i, s := range signIns {
+		kept[i] = e.EvaluateCompact(s, facts)
+	}
+	times := make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		entry := signinlog.New(signinlog.Input{UserID: signIns[i%len(signIns)].UserID, Methods: []string{"fido2"}},
+			kept[i%len(kept)].Expand())
+		if len(times) < cap(times) {
+			times = append(times, time.Since(start))
+		}
+		if len(entry.AppliedPolicies) != 1000 {
+			b.Fatalf("%d applied policies, want 1000", len(entry.AppliedPolicies))
+		}
+		i++
+	}
+	reportLatency(b, times)
+}
+
+// benchFixture is the compiled 1,000 policies, 256 sign-ins and the person's registered
+// methods every Conditional Access benchmark uses.
+func benchFixture() (*conditional.Evaluator, []conditional.SignIn, conditional.DirectoryFacts) {
 	r := rand.New(rand.NewPCG(1, 2))
 	e := conditional.Compile(benchPolicies(r), benchLocations, nil)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -113,7 +184,11 @@ func benchEvaluate(b *testing.B, eval func(*conditional.Evaluator, conditional.S
 	for i := range signIns {
 		signIns[i] = benchSignIn(r, now)
 	}
-	facts := conditional.DirectoryFacts{RegisteredMethods: []string{"password", "softwareOath", "fido2"}}
+	return e, signIns, conditional.DirectoryFacts{RegisteredMethods: []string{"password", "softwareOath", "fido2"}}
+}
+
+func benchEvaluate(b *testing.B, eval func(*conditional.Evaluator, conditional.SignIn, conditional.DirectoryFacts) conditional.Result) {
+	e, signIns, facts := benchFixture()
 	times := make([]time.Duration, 0, 1<<16)
 	applied := 0
 	b.ReportAllocs()

@@ -1,5 +1,10 @@
 package conditional
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // Compact is a Result that keeps, of the per-policy results, only those that differ from the
 // policy's result when it does not apply (notApplied, reportOnlyNotApplied or notEnabled, by
 // its state). With 1,000 policies a sign-in typically meets a few dozen; the rest are implied,
@@ -15,42 +20,37 @@ type Compact struct {
 // Compact copies what r decided into a Compact that shares no storage with r.Policies, so
 // r can be reused (EvaluateInto, a pool) at once.
 func (r *Result) Compact() Compact {
-	n := 0
-	for _, pr := range r.Policies {
-		if r.differs(pr) {
-			n++
+	// Two passes, counting then copying, so the copy is one allocation of the right size; the
+	// scan compares each result with its template entry by position, which is its Index.
+	n := len(r.Policies)
+	tmpl := r.template[:min(n, len(r.template))]
+	kept := n - len(tmpl) // per-user MFA's, after the policies
+	for i, pr := range r.Policies[:len(tmpl)] {
+		if pr != tmpl[i] {
+			kept++
 		}
 	}
 	c := Compact{Result: *r}
 	c.Policies = nil
-	if n > 0 {
-		c.Policies = make([]PolicyResult, 0, n)
-		for _, pr := range r.Policies {
-			if r.differs(pr) {
-				c.Policies = append(c.Policies, pr)
-			}
+	if kept == 0 {
+		return c
+	}
+	c.Policies = make([]PolicyResult, 0, kept)
+	for i, pr := range r.Policies[:len(tmpl)] {
+		if pr != tmpl[i] {
+			c.Policies = append(c.Policies, pr)
 		}
 	}
+	c.Policies = append(c.Policies, r.Policies[len(tmpl):]...)
 	return c
-}
-
-// differs reports whether pr says more than its policy's not-applied default.
-func (r *Result) differs(pr PolicyResult) bool {
-	return pr.Index == LegacyMFAIndex || pr != r.notApplied(pr.Index)
-}
-
-func (r *Result) notApplied(i int32) PolicyResult {
-	return PolicyResult{Index: i, Result: notAppliedResult(r.policies[i].State)}
 }
 
 // Expand returns the Result c was made from, in fresh storage: one result per policy
 // evaluated, in their order, then per-user MFA's when it was evaluated.
 func (c Compact) Expand() Result {
 	r := c.Result
-	r.Policies = make([]PolicyResult, len(r.policies), len(r.policies)+1)
-	for i := range r.policies {
-		r.Policies[i] = r.notApplied(int32(i))
-	}
+	r.Policies = make([]PolicyResult, len(r.template), len(r.template)+1)
+	copy(r.Policies, r.template)
 	for _, pr := range c.Policies {
 		if pr.Index == LegacyMFAIndex {
 			r.Policies = append(r.Policies, pr)
@@ -68,10 +68,50 @@ func (c Compact) Expand() Result {
 // This is the sign-in path's evaluation: it allocates only the kept results.
 func (e *Evaluator) EvaluateCompact(s SignIn, dir DirectoryFacts) Compact {
 	r := e.getResult()
-	e.EvaluateInto(r, s, dir)
-	c := r.Compact()
+	policies := r.Policies[:0]
+	*r = Result{Policies: append(policies, e.template...), policies: e.ptrs, template: e.template}
+	var kept []PolicyResult
+	*r = e.evaluate(*r, s, dir, &kept)
+	c := Compact{Result: *r}
+	c.Policies = kept
 	e.putResult(r)
 	return c
+}
+
+// changed lists, in policy order, the results of r that differ from the template: only a
+// candidate's can (the others keep the template's), and the scratch's marks still say which
+// policies were candidates, so the scan reads one mark byte per policy, eight at a time,
+// instead of comparing every result. Then per-user MFA's result, when it was evaluated.
+func (e *Evaluator) changed(sc *scratch, r Result) []PolicyResult {
+	idx := sc.candidates[:0]
+	mark := sc.mark
+	const lows = 0x0101010101010101
+	for base := 0; base < len(mark); base += 8 {
+		var w uint64
+		if base+8 <= len(mark) {
+			w = binary.LittleEndian.Uint64(mark[base:])
+		} else {
+			var b [8]byte
+			copy(b[:], mark[base:])
+			w = binary.LittleEndian.Uint64(b[:])
+		}
+		for both := w & (w >> 1) & lows; both != 0; both &= both - 1 {
+			i := int32(base + bits.TrailingZeros64(both)/8)
+			if r.Policies[i] != e.template[i] {
+				idx = append(idx, i)
+			}
+		}
+	}
+	sc.candidates = idx
+	legacy := r.Policies[len(e.template):]
+	if len(idx)+len(legacy) == 0 {
+		return nil
+	}
+	out := make([]PolicyResult, 0, len(idx)+len(legacy))
+	for _, i := range idx {
+		out = append(out, r.Policies[i])
+	}
+	return append(out, legacy...)
 }
 
 func (e *Evaluator) getResult() *Result {

@@ -17,7 +17,11 @@ func TestCompactExpandsToTheResult(t *testing.T) {
 		for i := range 10 {
 			s, dir := g.signIn()
 			want := e.Evaluate(s, dir)
-			for name, c := range map[string]Compact{"Compact": want.Compact(), "EvaluateCompact": e.EvaluateCompact(s, dir)} {
+			scanned, evaluated := want.Compact(), e.EvaluateCompact(s, dir)
+			if !reflect.DeepEqual(scanned.Policies, evaluated.Policies) { // the same results, in policy order
+				t.Fatalf("set %d sign-in %d: EvaluateCompact kept %v, Compact %v", set, i, evaluated.Policies, scanned.Policies)
+			}
+			for name, c := range map[string]Compact{"Compact": scanned, "EvaluateCompact": evaluated} {
 				if got := c.Expand(); !reflect.DeepEqual(got, want) {
 					pj, _ := json.Marshal(ps)
 					t.Fatalf("set %d sign-in %d, %s: expanded %+v, evaluated %+v\npolicies %s", set, i, name, got, want, pj)

@@ -48,12 +48,13 @@ func (e *Evaluator) EvaluateInto(r *Result, s SignIn, dir DirectoryFacts) {
 	if cap(policies) < len(e.template)+1 {
 		policies = make([]PolicyResult, 0, len(e.template)+1)
 	}
-	*r = Result{Policies: append(policies, e.template...), policies: e.ptrs}
-	*r = e.evaluate(*r, s, dir)
+	*r = Result{Policies: append(policies, e.template...), policies: e.ptrs, template: e.template}
+	*r = e.evaluate(*r, s, dir, nil)
 }
 
-// evaluate fills r, whose Policies hold the template, for sign-in s.
-func (e *Evaluator) evaluate(r Result, s SignIn, dir DirectoryFacts) Result {
+// evaluate fills r, whose Policies hold the template, for sign-in s. With kept, it also
+// sets *kept to a fresh copy of the results that differ from the template (compact.go).
+func (e *Evaluator) evaluate(r Result, s SignIn, dir DirectoryFacts, kept *[]PolicyResult) Result {
 	if s.UserID == "" {
 		return e.decide(r)
 	}
@@ -82,6 +83,9 @@ func (e *Evaluator) evaluate(r Result, s SignIn, dir DirectoryFacts) Result {
 	}
 	r = e.decideFrom(r, applied, fails)
 	sc.fails = fails
+	if kept != nil {
+		*kept = e.changed(sc, r)
+	}
 	e.scratch.Put(sc)
 	return r
 }

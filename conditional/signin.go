@@ -153,6 +153,9 @@ type Result struct {
 	Decider   *Policy // the deciding policy, nil on Allow
 
 	policies []*Policy // shared with the Evaluator, read-only
+	// template is each policy's result when it does not apply, shared with the Evaluator,
+	// read-only: what Compact leaves out and Expand puts back.
+	template []PolicyResult
 }
 
 // PolicyOf returns the policy a PolicyResult is about: one of those evaluated (the caller's
