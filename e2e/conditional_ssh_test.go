@@ -111,6 +111,43 @@ func TestConditionalAccessSSH(t *testing.T) {
 		t.Fatalf("fail/blocked-location: exit %d\n%s", code, stderr)
 	}
 	expectLogged(t, srv, block, "failure", false)
+
+	// On a terminal the password + code sign-in steps up by itself: the refusal's claims go to
+	// the authorization page with the account as login hint, the browser (signed in with the
+	// passkey) meets them, and the command gets in with the new tokens.
+	owner.ok(nil, "conditional-access", "policy", "update", "--id", block, "--state", "disabled")
+	owner.ok(nil, "conditional-access", "policy", "update", "--id", policy, "--state", "enabled")
+	stepUpWithPasskey(t, b, weak, append([]string{"ssh", "vm", "--new-cert"}, sshVM[2:]...), upn)
+	expectLogged(t, srv, policy, "success", true)
+}
+
+// stepUpWithPasskey runs args for l as a person at a terminal whose browser is b, and expects
+// the refusal to be met by signing in again there with the claims and the account.
+func stepUpWithPasskey(t *testing.T, b *browser, l *latch, args []string, upn string) {
+	t.Helper()
+	opened := make(chan string, 1)
+	ctx := cli.WithBrowser(cli.WithTerminal(context.Background()), func(_ context.Context, authURL string) error {
+		opened <- authURL
+		go func() {
+			nav, cancel := context.WithTimeout(b.ctx, stepTimeout)
+			defer cancel()
+			chromedp.Do(nav, chromedp.Navigate(authURL))
+		}()
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	code, stdout, stderr := l.run(ctx, args...)
+	if code != 0 || stdout != upn+"\n" || !strings.Contains(stderr, "Signing you in again to meet it") {
+		t.Fatalf("ok/step-up-on-a-terminal: exit %d, stdout %q\n%s\npage: %s", code, stdout, stderr, b.visibleText())
+	}
+	u, err := url.Parse(<-opened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := u.Query(); !strings.Contains(q.Get("claims"), conditional.PhishingResistID) || q.Get("login_hint") != upn {
+		t.Errorf("the step-up's authorization request: claims %q, login_hint %q", q.Get("claims"), q.Get("login_hint"))
+	}
 }
 
 // createPolicy creates a policy through the CLI and returns its id.
