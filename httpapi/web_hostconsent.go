@@ -59,7 +59,8 @@ func (s *Server) handleHostConsent(c *webCtx) error {
 			return nil
 		}
 	case "declined":
-		c.message("Connection not allowed", "You did not allow the connection to "+vm.Name+". Nothing was remembered. You may close this window.")
+		c.message("Connection not allowed", "You did not allow the connection to "+vm.Name+", and nothing was remembered. "+
+			"The command waiting for your answer gives up within 2 minutes; Ctrl+C stops it at once. You may close this window.")
 		return nil
 	}
 	p, err := s.hostConsentData(c.r.Context(), t, vm)

@@ -170,7 +170,7 @@ func TestHostConsentPage(t *testing.T) {
 		remembered               int
 		sshStatus                int
 	}{
-		{"ok/dont-allow-records-nothing", "deny", "declined", "You did not allow the connection to vm1.", 0, http.StatusBadRequest},
+		{"ok/dont-allow-records-nothing", "deny", "declined", "You did not allow the connection to vm1, and nothing was remembered.", 0, http.StatusBadRequest},
 		{"ok/allow-records", "allow", "allowed", "You allowed the connection to vm1.", 1, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
