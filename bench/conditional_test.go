@@ -123,6 +123,17 @@ func BenchmarkConditionalIssuance(b *testing.B) {
 	b.ReportMetric(float64(kept)/float64(b.N), "kept-results/op")
 }
 
+// BenchmarkConditionalIssuanceEntryInRequest is the request path as it was before
+// EvaluateCompact, kept for comparison: a fresh Result per sign-in, and the log entry (every
+// policy's result) built in the request from it.
+func BenchmarkConditionalIssuanceEntryInRequest(b *testing.B) {
+	benchEvaluate(b, func(e *conditional.Evaluator, s conditional.SignIn, f conditional.DirectoryFacts) conditional.Result {
+		res := e.Evaluate(s, f)
+		signinlog.New(signinlog.Input{UserID: s.UserID, Methods: s.Methods}, res)
+		return res
+	})
+}
+
 // BenchmarkConditionalIssuanceParallel is BenchmarkConditionalIssuance from as many
 // goroutines as GOMAXPROCS, as concurrent token requests evaluate: they share the
 // Evaluator's pools of Results and working memory.
