@@ -34,13 +34,17 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		_, err = s.resourceFor(r.Context(), a, r.PostForm.Get("scope"), "", true)
 	}
+	acrs, ok := acrsOfClaims(r.PostForm.Get("claims")) // web_claims.go
+	if err == nil && !ok {
+		err = oauthErr("httpapi.handleDeviceCode", errs.Invalid, "invalid_request", "The claims parameter is not a valid claims request.")
+	}
 	if err != nil {
 		s.writeOAuthError(w, r, err)
 		return
 	}
 	raw, userCode := randomToken(), newUserCode()
 	d := token.DeviceCode{Hash: hashSecret(raw), UserCode: userCode, TenantID: a.Tenant.ID, ClientID: c.SP.AppID,
-		Scope: r.PostForm.Get("scope"), Status: token.DevicePending, Interval: deviceInterval, Expires: s.now().Add(deviceLifetime)}
+		Scope: r.PostForm.Get("scope"), ACRS: acrs, Status: token.DevicePending, Interval: deviceInterval, Expires: s.now().Add(deviceLifetime)}
 	if err := s.Store.CreateDeviceCode(r.Context(), d); err != nil {
 		s.writeOAuthError(w, r, err)
 		return

@@ -57,7 +57,8 @@ func (s *Server) deviceLoginPage(c *webCtx) error {
 	case "cancel":
 		return s.denyDevice(c, d)
 	}
-	f := signInFlow{Tenant: t, Action: "/devicelogin", Hidden: map[string]string{deviceCodeField: code}, App: app, CanCancel: true}
+	f := signInFlow{Tenant: t, Action: "/devicelogin", Hidden: map[string]string{deviceCodeField: code}, App: app, CanCancel: true,
+		PasskeyOnly: passkeyOnly(d.ACRS)} // web_claims.go
 	switch c.r.PostForm.Get("step") {
 	case "confirm":
 		return s.checkedDevice(c, f, d, func() error { return s.confirmDevice(c, d, app) })
@@ -83,7 +84,7 @@ func (s *Server) checkedDevice(c *webCtx, f signInFlow, d token.DeviceCode, next
 	}
 	flow, clientType := logFlowOf(true)
 	answered, err := s.pageCheck(c, pageStepUp{flow: f, authority: authority{Tenant: f.Tenant}, client: sp,
-		scope: d.Scope, logFlow: flow, clientType: clientType})
+		scope: d.Scope, logFlow: flow, clientType: clientType, acrs: d.ACRS})
 	if answered || err != nil {
 		return err
 	}

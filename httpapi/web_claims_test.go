@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,4 +106,53 @@ func TestAuthorizeClaimsMFAAsksForTheCode(t *testing.T) {
 	if p.Status != http.StatusSeeOther || loc.Query().Get("code") == "" {
 		t.Fatalf("after the code: %d %q %s", p.Status, p.Error(), p.Location)
 	}
+}
+
+// deviceCodeWithClaims starts a device authorization sending claims; it returns the status
+// and, on 200, the codes.
+func deviceCodeWithClaims(t *testing.T, srv *testenv.Server, claims string) (int, deviceCodeResponse) {
+	t.Helper()
+	resp, err := srv.Client.PostForm(srv.Authority()+"/oauth2/v2.0/devicecode", url.Values{"client_id": {cli},
+		"scope": {srv.ARMScope() + " offline_access openid"}, "claims": {claims}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var dc deviceCodeResponse
+	json.NewDecoder(resp.Body).Decode(&dc)
+	return resp.StatusCode, dc
+}
+
+// TestDeviceCodeHonoursClaims: the claims sent with the device authorization decide the
+// device page as they decide the authorization page.
+func TestDeviceCodeHonoursClaims(t *testing.T) {
+	t.Run("fail/malformed-claims", func(t *testing.T) {
+		srv := testenv.StartServer(t, testenv.ServerOptions{})
+		if st, _ := deviceCodeWithClaims(t, srv, `{"access_token":{"acrs":{"values":"x"}}}`); st != http.StatusBadRequest {
+			t.Fatalf("status %d", st)
+		}
+	})
+	t.Run("fail/mfa-asks-for-the-code-before-the-confirmation", func(t *testing.T) {
+		srv := testenv.StartServer(t, testenv.ServerOptions{})
+		u := newUser(t, srv, "dora", webPassword)
+		secret := withAuthenticatorApp(t, srv, u)
+		st, dc := deviceCodeWithClaims(t, srv, acrsClaims(conditional.MultifactorID))
+		if st != http.StatusOK {
+			t.Fatalf("device code: %d", st)
+		}
+		c := srv.Browser()
+		p, err := testenv.Get(c, srv.URL+"/devicelogin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = devicePost(t, srv, c, p, url.Values{"otc": {dc.UserCode}, "step": {"code"}})
+		p = devicePost(t, srv, c, p, url.Values{"user_code": {dc.UserCode}, "step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+		if p.Status != http.StatusOK || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) || !strings.Contains(p.Body, `id="otc"`) {
+			t.Fatalf("want the code step with the message, got %d %q", p.Status, p.Error())
+		}
+		p = devicePost(t, srv, c, p, url.Values{"user_code": {dc.UserCode}, "step": {"otp"}, "otc": {totpNow(secret, time.Now())}})
+		if !strings.Contains(p.Body, `value="confirm"`) {
+			t.Fatalf("want the confirmation after the code, got %d %q", p.Status, p.Error())
+		}
+	})
 }

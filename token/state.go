@@ -54,6 +54,9 @@ type DeviceCode struct {
 	Version  int64     `json:"version"`
 	// SignInCorrelationID is set on approval, as AuthCode's is.
 	SignInCorrelationID string `json:"signInCorrelationId,omitempty"`
+	// ACRS are the authentication strengths the request's claims parameter asked for; the
+	// device page asks the person to meet them before approving.
+	ACRS []string `json:"acrs,omitempty"`
 }
 
 // Refresh-token states.
