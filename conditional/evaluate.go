@@ -42,7 +42,8 @@ func (e *Evaluator) Evaluate(s SignIn, dir DirectoryFacts) Result {
 // EvaluateInto is Evaluate writing its Result into r, reusing r.Policies' storage when it is
 // large enough. A caller that is done with each Result before the next evaluation (a load
 // test, a batch what-if) can so evaluate without allocating; one that keeps Results, or hands
-// them to other goroutines, must use Evaluate.
+// them to other goroutines, must use Evaluate, or EvaluateCompact, which pools the Result
+// and returns a compact copy.
 func (e *Evaluator) EvaluateInto(r *Result, s SignIn, dir DirectoryFacts) {
 	policies := r.Policies[:0]
 	if cap(policies) < len(e.template)+1 {
