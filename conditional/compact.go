@@ -11,7 +11,7 @@ import (
 // so a decision kept past its evaluation (for the sign-in log, a refusal, a step-up page)
 // costs a few hundred bytes instead of one entry per policy.
 //
-// The embedded Result's Policies holds the kept results, in the evaluation's order; every
+// The embedded Result's Policies holds the kept results in policy order, per-user MFA's last; every
 // other field is the evaluation's. Expand gives back the whole Result.
 type Compact struct {
 	Result
