@@ -7,12 +7,12 @@ import (
 
 // Compact is a Result that keeps, of the per-policy results, only those that differ from the
 // policy's result when it does not apply (notApplied, reportOnlyNotApplied or notEnabled, by
-// its state). With 1,000 policies a sign-in typically meets a few dozen; the rest are implied,
+// its state). Of 1,000 policies the benchmark's sign-ins meet about 120; the rest are implied,
 // so a decision kept past its evaluation (for the sign-in log, a refusal, a step-up page)
-// costs a few hundred bytes instead of one entry per policy.
+// costs about 1 KB instead of 8 KiB.
 //
-// The embedded Result's Policies holds the kept results in policy order, per-user MFA's last; every
-// other field is the evaluation's. Expand gives back the whole Result.
+// The embedded Result's Policies holds the kept results in policy order, per-user MFA's
+// last; every other field is the evaluation's. Expand gives back the whole Result.
 type Compact struct {
 	Result
 }
