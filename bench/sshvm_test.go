@@ -120,7 +120,9 @@ func (f *sshVMFixture) command(args ...string) *exec.Cmd {
 }
 
 // time runs one command line and returns its wall time in milliseconds.
-func (f *sshVMFixture) time(b *testing.B, args ...string) float64 { return f.timeEnv(b, f.env, args...) }
+func (f *sshVMFixture) time(b *testing.B, args ...string) float64 {
+	return f.timeEnv(b, f.env, args...)
+}
 
 // timeEnv is time with another environment.
 func (f *sshVMFixture) timeEnv(b *testing.B, env []string, args ...string) float64 {
