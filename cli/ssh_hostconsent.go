@@ -200,14 +200,7 @@ func (hc *hostConsent) pause(ctx context.Context) error {
 	if hc.wait != nil {
 		return hc.wait(ctx)
 	}
-	t := time.NewTimer(consentPollEvery)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleepCtx(ctx, consentPollEvery)
 }
 
 // terminalQuestion returns a function asking a yes/no question on the terminal (the question
