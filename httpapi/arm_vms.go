@@ -75,6 +75,20 @@ func (q *armRequest) prepareVM(action string) (resource.Subscription, string, er
 	return sub, id, q.authz.require(action, sc)
 }
 
+// loadVM authorizes action on the machine the path names and reads it; a missing machine is
+// ARM's ResourceNotFound.
+func (q *armRequest) loadVM(action string) (resource.Resource, error) {
+	_, id, err := q.prepareVM(action)
+	if err != nil {
+		return resource.Resource{}, err
+	}
+	vm, err := q.s.Store.GetResource(q.ctx, q.tenantID(), id)
+	if errs.Is(err, errs.NotFound) {
+		return vm, resourceNotFound(resource.TypeVirtualMachine, q.vars["vm"], q.vars["rg"])
+	}
+	return vm, err
+}
+
 func resourceNotFound(typ, name, group string) error {
 	return errs.E("httpapi.resource", errs.NotFound, errs.Code("ResourceNotFound"), fmt.Sprintf(
 		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
@@ -82,14 +96,7 @@ func resourceNotFound(typ, name, group string) error {
 }
 
 func getVM(q *armRequest) (int, any, error) {
-	_, id, err := q.prepareVM(opVMRead)
-	if err != nil {
-		return 0, nil, err
-	}
-	vm, err := q.s.Store.GetResource(q.ctx, q.tenantID(), id)
-	if errs.Is(err, errs.NotFound) {
-		return 0, nil, resourceNotFound(resource.TypeVirtualMachine, q.vars["vm"], q.vars["rg"])
-	}
+	vm, err := q.loadVM(opVMRead)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -217,19 +224,12 @@ func (q *armRequest) updateVM(prev resource.Resource, b resourceBody) (int, any,
 // managed identity. Adding a system-assigned identity creates its service principal, as
 // creating a machine with one does; "None" deletes it.
 func patchVM(q *armRequest) (int, any, error) {
-	_, id, err := q.prepareVM(opVMWrite)
+	prev, err := q.loadVM(opVMWrite)
 	if err != nil {
 		return 0, nil, err
 	}
 	var b resourceBody
 	if err := readJSON(q.r, &b); err != nil {
-		return 0, nil, err
-	}
-	prev, err := q.s.Store.GetResource(q.ctx, q.tenantID(), id)
-	if errs.Is(err, errs.NotFound) {
-		return 0, nil, resourceNotFound(resource.TypeVirtualMachine, q.vars["vm"], q.vars["rg"])
-	}
-	if err != nil {
 		return 0, nil, err
 	}
 	b.Location = prev.Location // a machine does not move

@@ -11,7 +11,6 @@ import (
 	"github.com/latchsh/latch/directory"
 	"github.com/latchsh/latch/errs"
 	"github.com/latchsh/latch/machineapi"
-	"github.com/latchsh/latch/resource"
 	"github.com/latchsh/latch/store"
 )
 
@@ -41,14 +40,7 @@ func (s *Server) machineRoutes(mux *http.ServeMux) {
 // generateOnboardingToken issues a one-time token that onboards one machine as the VM. The
 // token is in this answer only.
 func generateOnboardingToken(q *armRequest) (int, any, error) {
-	_, id, err := q.prepareVM(opVMWrite)
-	if err != nil {
-		return 0, nil, err
-	}
-	vm, err := q.s.Store.GetResource(q.ctx, q.tenantID(), id)
-	if errs.Is(err, errs.NotFound) {
-		return 0, nil, resourceNotFound(resource.TypeVirtualMachine, q.vars["vm"], q.vars["rg"])
-	}
+	vm, err := q.loadVM(opVMWrite)
 	if err != nil {
 		return 0, nil, err
 	}
