@@ -47,9 +47,8 @@ type RunOptions struct {
 	GoalStateWait time.Duration
 }
 
-// Run serves the metadata service for the connected machine and reports its status until
-// ctx ends.
-func Run(ctx context.Context, o RunOptions) error {
+// withDefaults fills the options left zero.
+func (o RunOptions) withDefaults() RunOptions {
 	if o.StateDir == "" {
 		o.StateDir = DefaultStateDir
 	}
@@ -59,6 +58,13 @@ func Run(ctx context.Context, o RunOptions) error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	return o
+}
+
+// Run serves the metadata service for the connected machine and reports its status until
+// ctx ends.
+func Run(ctx context.Context, o RunOptions) error {
+	o = o.withDefaults()
 	st, key, err := Load(o.StateDir)
 	if err != nil {
 		return err
@@ -74,15 +80,7 @@ func Run(ctx context.Context, o RunOptions) error {
 // machine's status and follows the goal state (see Follower) until ctx ends. It fails before
 // serving when the endpoints override or the saved progress cannot be read.
 func Serve(ctx context.Context, c *Client, o RunOptions) error {
-	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir
-	}
-	if o.IMDSAddr == "" {
-		o.IMDSAddr = DefaultIMDSAddr
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+	o = o.withDefaults()
 	override, err := LoadEndpointOverride(o.StateDir, o.EndpointsFile)
 	if err != nil {
 		return err
