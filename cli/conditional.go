@@ -81,29 +81,9 @@ func newCAPolicyList(a *app) *cobra.Command {
 	return newGraphList(a, caPath, "List Conditional Access policies.", "state eq 'enabled'")
 }
 
-// resolvePolicy turns a display name into a policy id; an id is used as it is.
-func (g *graph) resolvePolicy(ctx context.Context, idOrName string) (string, error) {
-	if isGUID(idOrName) {
-		return idOrName, nil
-	}
-	items, _, err := g.list(ctx, caPath, filterQuery(odataEq("displayName", idOrName)), false)
-	switch {
-	case err != nil:
-		return "", err
-	case len(items) == 0:
-		return "", notFoundf("Conditional Access policy '%s' is not found.", idOrName)
-	case len(items) > 1:
-		return "", failf("More than one Conditional Access policy is named '%s'; use its id instead.", idOrName)
-	}
-	return objectID(items[0]), nil
-}
-
 // policyCommand builds a command acting on one policy, given by --id (an id or a name).
 func policyCommand(a *app, use, short string, body objectBody) *cobra.Command {
-	cmd, id := objectCommand(a, use, short, (*graph).resolvePolicy, body)
-	cmd.Flags().StringVar(id, "id", "", "The policy's id or display name.")
-	required(cmd, "id")
-	return cmd
+	return namedObjectCommand(a, caPath, "Conditional Access policy", "The policy's id or display name.", use, short, body)
 }
 
 func newCAPolicyShow(a *app) *cobra.Command {

@@ -148,33 +148,9 @@ func newLocationList(a *app) *cobra.Command {
 	return newGraphList(a, locationPath, "List named locations.", "displayName eq 'Office'")
 }
 
-// resolveByName turns a display name into the id of the one object of collection path that
-// has it; an id is used as it is. what names the kind of object in messages.
-func (g *graph) resolveByName(ctx context.Context, path, what, idOrName string) (string, error) {
-	if isGUID(idOrName) {
-		return idOrName, nil
-	}
-	items, _, err := g.list(ctx, path, filterQuery(odataEq("displayName", idOrName)), false)
-	switch {
-	case err != nil:
-		return "", err
-	case len(items) == 0:
-		return "", notFoundf("%s '%s' is not found.", what, idOrName)
-	case len(items) > 1:
-		return "", failf("More than one %s is named '%s'; use its id instead.", what, idOrName)
-	}
-	return objectID(items[0]), nil
-}
-
 // locationCommand builds a command acting on one named location, given by --id.
 func locationCommand(a *app, use, short string, body objectBody) *cobra.Command {
-	resolve := func(g *graph, ctx context.Context, ref string) (string, error) {
-		return g.resolveByName(ctx, locationPath, "Named location", ref)
-	}
-	cmd, id := objectCommand(a, use, short, resolve, body)
-	cmd.Flags().StringVar(id, "id", "", "The named location's id or display name.")
-	required(cmd, "id")
-	return cmd
+	return namedObjectCommand(a, locationPath, "Named location", "The named location's id or display name.", use, short, body)
 }
 
 func newLocationShow(a *app) *cobra.Command {

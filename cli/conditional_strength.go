@@ -76,13 +76,7 @@ func strengthBody(name, description string, combos []string) (map[string]any, er
 
 // strengthCommand builds a command acting on one strength, given by --id (an id or a name).
 func strengthCommand(a *app, use, short string, body objectBody) *cobra.Command {
-	resolve := func(g *graph, ctx context.Context, ref string) (string, error) {
-		return g.resolveByName(ctx, strengthPath, "Authentication strength", ref)
-	}
-	cmd, id := objectCommand(a, use, short, resolve, body)
-	cmd.Flags().StringVar(id, "id", "", "The strength's id or display name.")
-	required(cmd, "id")
-	return cmd
+	return namedObjectCommand(a, strengthPath, "Authentication strength", "The strength's id or display name.", use, short, body)
 }
 
 func newStrengthShow(a *app) *cobra.Command {
