@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/latchsh/latch/authn"
@@ -33,19 +32,48 @@ import (
 // named locations match no address), and the platform comes from the User-Agent when it
 // names one.
 
-// caTTL is how long a replica keeps a tenant's compiled policies. Changes made through this
-// replica's Graph API take effect at once (forgetCA and the tenant's change generation);
-// those made through another replica within caTTL.
+// caTTL is how long a replica keeps a tenant's compiled policies and directory facts.
+// Changes made through this replica take effect at once (every successful write moves the
+// tenant's change generation, changes.go); those made through another replica within caTTL.
 const caTTL = 2 * time.Second
 
-// caState is a server's Conditional Access state: compiled policies per tenant, a
-// generation per tenant that a Graph change bumps so the next sign-in recompiles, and the
-// sign-in log's queue (signin_log.go).
+// caState is a server's Conditional Access state: compiled policies and directory facts per
+// tenant and change generation, and the sign-in log's queue (signin_log.go).
 type caState struct {
-	compiled ttlCache[caCompiled] // by tenant id and generation
-	mu       sync.Mutex
-	gen      map[string]uint64
+	compiled ttlCache[caCompiled]  // by tenant id and change generation
+	facts    ttlCache[tenantFacts] // the same
 	signIns  signInWriter
+}
+
+// tenantFacts are the tenant's groups and directory role assignments, which every user
+// sign-in's evaluation needs to know the user's transitive groups and roles.
+type tenantFacts struct {
+	groups []directory.Group
+	roles  []directory.RoleAssignment
+}
+
+// caKey is the cache key of a tenant at its current change generation.
+func (s *Server) caKey(tenantID string) string {
+	gen, _ := s.changes.watch(tenantID)
+	return tenantID + "#" + strconv.FormatUint(gen, 10)
+}
+
+// userFacts returns userID's transitive groups and directory roles from the tenant's cached
+// facts.
+func (s *Server) userFacts(ctx context.Context, tenantID, userID string) ([]string, []string, error) {
+	f, err := s.caState().facts.get(s.caKey(tenantID), s.now(), caTTL, func() (tenantFacts, error) {
+		groups, err := s.Store.ListGroups(ctx, tenantID)
+		if err != nil {
+			return tenantFacts{}, err
+		}
+		roles, err := s.Store.ListDirectoryRoleAssignments(ctx, tenantID)
+		return tenantFacts{groups, roles}, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := directory.TransitiveGroups(userID, f.groups)
+	return ids, rolesOf(append([]string{userID}, ids...), f.roles), nil
 }
 
 // caState returns the server's Conditional Access state; its zero value is ready, so a Server
@@ -58,38 +86,12 @@ type caCompiled struct {
 	custom []conditional.Strength
 }
 
-// forgetCA drops a tenant's compiled policies after a change to its policies, named locations
-// or strengths.
-func (s *Server) forgetCA(tenantID string) {
-	ca := s.caState()
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	if ca.gen == nil {
-		ca.gen = map[string]uint64{}
-	}
-	ca.gen[tenantID]++
-}
-
-// forgetCAOnWrite wraps a Graph handler that changes Conditional Access configuration.
-func (s *Server) forgetCAOnWrite(h graphHandler) graphHandler {
-	return func(w http.ResponseWriter, r *http.Request, c Caller) error {
-		defer s.forgetCA(c.TenantID)
-		return h(w, r, c)
-	}
-}
-
 // caEvaluator returns the tenant's compiled policies, compiling them at most once per caTTL
 // and generation.
 func (s *Server) caEvaluator(ctx context.Context, tenantID string) (caCompiled, error) {
-	ca := s.caState()
-	ca.mu.Lock()
-	key := tenantID + "#" + strconv.FormatUint(ca.gen[tenantID], 10)
-	ca.mu.Unlock()
 	// The tenant's change generation moves once a change is stored and before anyone waiting
 	// on it (a machine's goal state) is woken, so they never compile the old policies.
-	changed, _ := s.changes.watch(tenantID)
-	key += "#" + strconv.FormatUint(changed, 10)
-	return ca.compiled.get(key, s.now(), caTTL, func() (caCompiled, error) {
+	return s.caState().compiled.get(s.caKey(tenantID), s.now(), caTTL, func() (caCompiled, error) {
 		policies, err := s.Store.ListConditionalAccessPolicies(ctx, tenantID)
 		if err != nil {
 			return caCompiled{}, err
@@ -156,7 +158,7 @@ func (s *Server) evaluateSignIn(r *http.Request, tenantID string, x userSignIn) 
 	if s.Risk.Geo != nil && in.Address.IsValid() { // the admin's geo table (risk.go) names countries
 		in.Country, _ = s.Risk.Geo.Country(in.Address)
 	}
-	if in.Groups, in.Roles, err = s.groupsAndRoles(ctx, tenantID, x.User.ID); err != nil { // graph_ca_evaluate.go
+	if in.Groups, in.Roles, err = s.userFacts(ctx, tenantID, x.User.ID); err != nil {
 		return caDecision{}, err
 	}
 	level, reasons := s.signInRisk(ctx, tenantID, risk.SignIn{UserID: x.User.ID, Address: in.Address}) // risk.go

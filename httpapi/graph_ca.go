@@ -40,10 +40,10 @@ type caCollection[T any] struct {
 // caRoutes registers list, create, get, update and delete for c under base.
 func caRoutes[T any](s *Server, mux *http.ServeMux, base string, c caCollection[T]) {
 	mux.HandleFunc("GET "+base, s.graph(c.listHandler(s)))
-	mux.HandleFunc("POST "+base, s.graph(s.forgetCAOnWrite(c.createHandler(s))))
+	mux.HandleFunc("POST "+base, s.graph(c.createHandler(s)))
 	mux.HandleFunc("GET "+base+"/{id}", s.graph(c.getHandler(s)))
-	mux.HandleFunc("PATCH "+base+"/{id}", s.graph(s.forgetCAOnWrite(c.updateHandler(s))))
-	mux.HandleFunc("DELETE "+base+"/{id}", s.graph(s.forgetCAOnWrite(c.deleteHandler(s))))
+	mux.HandleFunc("PATCH "+base+"/{id}", s.graph(c.updateHandler(s)))
+	mux.HandleFunc("DELETE "+base+"/{id}", s.graph(c.deleteHandler(s)))
 }
 
 // authorize checks microsoft.directory/<permission>/<verb> for every caller: unlike the user

@@ -86,26 +86,11 @@ func (s *Server) whatIfSignIn(ctx context.Context, tenantID string, req whatIfRe
 			return in, conditional.DirectoryFacts{}, graphBadRequest(op, "ipAddress '"+truncate(req.IPAddress, 64)+"' is not an IP address.")
 		}
 	}
-	if in.Groups, in.Roles, err = s.groupsAndRoles(ctx, tenantID, u.ID); err != nil {
+	if in.Groups, in.Roles, err = s.userFacts(ctx, tenantID, u.ID); err != nil {
 		return in, conditional.DirectoryFacts{}, err
 	}
 	methods, err := s.registeredMethods(ctx, u)
 	return in, conditional.DirectoryFacts{PerUserMFA: u.MFA, RegisteredMethods: methods}, err
-}
-
-// groupsAndRoles returns a user's transitive groups and the directory role templates they
-// hold directly or through a group.
-func (s *Server) groupsAndRoles(ctx context.Context, tenantID, userID string) ([]string, []string, error) {
-	groups, err := s.Store.ListGroups(ctx, tenantID)
-	if err != nil {
-		return nil, nil, err
-	}
-	assignments, err := s.Store.ListDirectoryRoleAssignments(ctx, tenantID)
-	if err != nil {
-		return nil, nil, err
-	}
-	ids := directory.TransitiveGroups(userID, groups)
-	return ids, rolesOf(append([]string{userID}, ids...), assignments), nil
 }
 
 // rolesOf lists the directory role template ids assigned to any of holders, once each.
