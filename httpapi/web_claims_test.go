@@ -92,12 +92,7 @@ func TestAuthorizeClaimsMFAAsksForTheCode(t *testing.T) {
 	_, challenge := pkce("m")
 	v := authParams(challenge)
 	v.Set("claims", acrsClaims(conditional.MultifactorID))
-	c := srv.Browser()
-	first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+	c, p := passwordOnAuthorize(t, srv, v, u.UserPrincipalName)
 	if p.Status != http.StatusOK || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) || !strings.Contains(p.Body, `id="otc"`) {
 		t.Fatalf("want the code step with the message, got %d %q", p.Status, p.Error())
 	}

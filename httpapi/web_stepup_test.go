@@ -34,6 +34,18 @@ func storePolicy(t *testing.T, srv *testenv.Server, grant string) conditional.Po
 }
 
 // stepUpPost posts one step of the authorization request v with the CSRF token of prev.
+// passwordOnAuthorize opens the authorization page for v in a fresh browser and signs upn in
+// with the test password, returning the browser and the page that answers.
+func passwordOnAuthorize(t *testing.T, srv *testenv.Server, v url.Values, upn string) (*http.Client, testenv.Page) {
+	t.Helper()
+	c := srv.Browser()
+	first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {upn}, "credential": {webPassword}})
+}
+
 func stepUpPost(t *testing.T, srv *testenv.Server, c *http.Client, prev testenv.Page, v url.Values, step url.Values) testenv.Page {
 	t.Helper()
 	form := url.Values{}
@@ -58,12 +70,7 @@ func TestAuthorizeStepUp(t *testing.T) {
 		storePolicy(t, srv, `{"operator":"OR","builtInControls":[],"authenticationStrength":{"id":"`+conditional.PhishingResistID+`"}}`)
 		_, challenge := pkce("n")
 		v := authParams(challenge)
-		c := srv.Browser()
-		first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+		_, p := passwordOnAuthorize(t, srv, v, u.UserPrincipalName)
 		if p.Status != http.StatusForbidden || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) ||
 			!strings.Contains(p.Error(), "not registered") || p.Location != "" {
 			t.Fatalf("refusal page %d %q %s", p.Status, p.Error(), p.Location)
@@ -80,12 +87,7 @@ func TestAuthorizeStepUp(t *testing.T) {
 		storePolicy(t, srv, `{"operator":"OR","builtInControls":[],"authenticationStrength":{"id":"`+conditional.PhishingResistID+`"}}`)
 		_, challenge := pkce("p")
 		v := authParams(challenge)
-		c := srv.Browser()
-		first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+		_, p := passwordOnAuthorize(t, srv, v, u.UserPrincipalName)
 		if p.Status != http.StatusOK || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) ||
 			strings.Contains(p.Body, `id="username"`) || !strings.Contains(p.Body, `id="passkey-signin"`) {
 			t.Fatalf("step-up page %d %q:\n%s", p.Status, p.Error(), p.Body)
@@ -101,12 +103,7 @@ func TestAuthorizeStepUp(t *testing.T) {
 		storePolicy(t, srv, `{"operator":"OR","builtInControls":["mfa"]}`)
 		_, challenge := pkce("o")
 		v := authParams(challenge)
-		c := srv.Browser()
-		first, err := testenv.Get(c, srv.Authority()+"/oauth2/v2.0/authorize?"+v.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := stepUpPost(t, srv, c, first, v, url.Values{"step": {"password"}, "username": {u.UserPrincipalName}, "credential": {webPassword}})
+		c, p := passwordOnAuthorize(t, srv, v, u.UserPrincipalName)
 		if p.Status != http.StatusOK || !strings.Contains(p.Error(), conditional.MessageMethodNotAllowed) || !strings.Contains(p.Body, `id="otc"`) {
 			t.Fatalf("want the code step with the message, got %d %q", p.Status, p.Error())
 		}
